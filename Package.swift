@@ -1,0 +1,56 @@
+// swift-tools-version: 6.0
+// Kiln: Orbax/Flax, safetensors and GGUF checkpoints in, verified GGUF files out.
+import PackageDescription
+
+let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "Kiln",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "convert", targets: ["KilnConvert"]),
+        .executable(name: "inspect", targets: ["KilnInspect"]),
+        .library(name: "KilnCore", targets: ["KilnCore"]),
+        .library(name: "GGUFWriter", targets: ["GGUFWriter"]),
+        .library(name: "Safetensors", targets: ["Safetensors"]),
+        .library(name: "QuantCore", targets: ["QuantCore"]),
+        .library(name: "FlaxCheckpoint", targets: ["FlaxCheckpoint"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries (apt: libzstd-dev, zlib1g-dev), linked through their module maps.
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
+
+        // Shared vocabulary: mapped files, bounded byte cursors, tensor descriptions, element types, errors.
+        .target(name: "KilnCore", swiftSettings: swift6),
+        // GGUF v2/v3 reading (zero-copy) and streaming, atomic writing.
+        .target(name: "GGUFWriter", dependencies: ["KilnCore"], swiftSettings: swift6),
+        // safetensors files and sharded directories.
+        .target(name: "Safetensors", dependencies: ["KilnCore"], swiftSettings: swift6),
+        // ggml block formats, bit-exact quantizers, type mixes, QAT grid recovery.
+        .target(name: "QuantCore", dependencies: ["KilnCore"], swiftSettings: swift6),
+        // Orbax/Flax checkpoints: OCDBT key-value store, zarr v2/v3 arrays, the Orbax tree.
+        .target(name: "FlaxCheckpoint", dependencies: ["KilnCore", "CZstd", "CZlib"], swiftSettings: swift6),
+        // What the command-line front ends share: opening any source, reports, progress, npy output.
+        .target(name: "KilnCLI", dependencies: [
+            "KilnCore", "GGUFWriter", "Safetensors", "QuantCore", "FlaxCheckpoint",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: swift6),
+        .executableTarget(name: "KilnConvert", dependencies: [
+            "KilnCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: swift6),
+        .executableTarget(name: "KilnInspect", dependencies: [
+            "KilnCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: swift6),
+
+        .testTarget(name: "KilnCoreTests", dependencies: ["KilnCore"], swiftSettings: swift6),
+        .testTarget(name: "GGUFWriterTests", dependencies: ["GGUFWriter", "KilnCore"], swiftSettings: swift6),
+        .testTarget(name: "SafetensorsTests", dependencies: ["Safetensors", "KilnCore"], swiftSettings: swift6),
+        .testTarget(name: "QuantCoreTests", dependencies: ["QuantCore", "KilnCore"], swiftSettings: swift6),
+        .testTarget(name: "FlaxCheckpointTests", dependencies: ["FlaxCheckpoint", "KilnCore"], swiftSettings: swift6),
+        .testTarget(name: "KilnCLITests", dependencies: ["KilnCLI", "GGUFWriter", "KilnCore"], swiftSettings: swift6),
+    ]
+)

@@ -1,0 +1,2 @@
+// FlaxCheckpoint: Orbax/Flax checkpoints.
+import KilnCore

@@ -1,0 +1,127 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A buffered output file that appears at its final path only when complete.
+///
+/// Bytes go to a hidden temp file in the destination directory (so the final rename is atomic on the same file
+/// system). `commit()` flushes, fsyncs and renames; dropping the object without committing deletes the temp file,
+/// so an interrupted or failed run never leaves a half-written model behind or clobbers an existing one.
+public final class AtomicOutputFile {
+    public let path: String
+    public let tempPath: String
+    private var fd: Int32
+    private var buffer: [UInt8] = []
+    private let bufferLimit = 1 << 20
+    /// Bytes written so far (including buffered ones).
+    public private(set) var position: Int = 0
+    private var committed = false
+
+    /// Creates the temp file. Refuses to write over any of `inputs` (compared by resolved path and inode).
+    public init(path: String, inputs: [String] = []) throws {
+        self.path = path
+        for input in inputs where FileIdentity.same(path, input) {
+            throw KilnError(.usage, "output path is the same file as the input \(input); choose another output", file: path)
+        }
+        let dir: String
+        let base: String
+        if let slash = path.lastIndex(of: "/") {
+            dir = String(path[..<slash]).isEmpty ? "/" : String(path[..<slash])
+            base = String(path[path.index(after: slash)...])
+        } else {
+            dir = "."
+            base = path
+        }
+        guard !base.isEmpty else { throw KilnError(.usage, "output path names a directory", file: path) }
+        tempPath = "\(dir)/.\(base).kiln-tmp-\(getpid())"
+        fd = open(tempPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw KilnError(.io, "cannot create temporary output \(tempPath): \(String(cString: strerror(errno)))", file: path)
+        }
+        buffer.reserveCapacity(bufferLimit)
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        position += bytes.count
+        if buffer.count + bytes.count > bufferLimit {
+            try flush()
+            if bytes.count >= bufferLimit {
+                try writeAll(bytes)
+                return
+            }
+        }
+        buffer.append(contentsOf: bytes)
+    }
+
+    public func write(_ bytes: [UInt8]) throws {
+        do {
+            try bytes.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws in try write(b) }
+        }
+    }
+
+    public func writeZeros(_ count: Int) throws {
+        guard count > 0 else { return }
+        try write([UInt8](repeating: 0, count: count))
+    }
+
+    private func flush() throws {
+        guard !buffer.isEmpty else { return }
+        let pending = buffer
+        buffer.removeAll(keepingCapacity: true)
+        do {
+            try pending.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws in try writeAll(b) }
+        }
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw KilnError(.io, "write failed: \(String(cString: strerror(errno)))", file: tempPath)
+            }
+            done += n
+        }
+    }
+
+    /// Flushes, syncs and atomically renames the temp file onto `path`.
+    public func commit() throws {
+        try flush()
+        guard fsync(fd) == 0 else { throw KilnError(.io, "fsync failed: \(String(cString: strerror(errno)))", file: tempPath) }
+        close(fd)
+        fd = -1
+        guard rename(tempPath, path) == 0 else {
+            let msg = String(cString: strerror(errno))
+            unlink(tempPath)
+            throw KilnError(.io, "cannot rename \(tempPath) to the output: \(msg)", file: path)
+        }
+        committed = true
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+        if !committed { unlink(tempPath) }
+    }
+}
+
+/// File identity checks (same inode and device), used to refuse writing over an input.
+public enum FileIdentity {
+    public static func same(_ a: String, _ b: String) -> Bool {
+        var sa = stat(), sb = stat()
+        guard stat(a, &sa) == 0, stat(b, &sb) == 0 else { return false }
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino
+    }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var s = stat()
+        return stat(path, &s) == 0 && (s.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    public static func exists(_ path: String) -> Bool {
+        var s = stat()
+        return stat(path, &s) == 0
+    }
+}

@@ -1,0 +1,2 @@
+// QuantCore: ggml block formats (see the files beside this one).
+import KilnCore
