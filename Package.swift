@@ -10,11 +10,6 @@ let package = Package(
     products: [
         .executable(name: "convert", targets: ["KilnConvert"]),
         .executable(name: "inspect", targets: ["KilnInspect"]),
-        .library(name: "KilnCore", targets: ["KilnCore"]),
-        .library(name: "GGUFWriter", targets: ["GGUFWriter"]),
-        .library(name: "Safetensors", targets: ["Safetensors"]),
-        .library(name: "QuantCore", targets: ["QuantCore"]),
-        .library(name: "FlaxCheckpoint", targets: ["FlaxCheckpoint"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -36,7 +31,7 @@ let package = Package(
         .target(name: "FlaxCheckpoint", dependencies: ["KilnCore", "CZstd", "CZlib"], swiftSettings: swift6),
         // What the command-line front ends share: opening any source, reports, progress, npy output.
         .target(name: "KilnCLI", dependencies: [
-            "KilnCore", "GGUFWriter", "Safetensors", "QuantCore", "FlaxCheckpoint",
+            "KilnCore", "GGUFWriter", "Safetensors", // INTEGRATE: "QuantCore", "FlaxCheckpoint",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swift6),
         .executableTarget(name: "KilnConvert", dependencies: [

@@ -1,2 +1,0 @@
-// FlaxCheckpoint: Orbax/Flax checkpoints.
-import KilnCore

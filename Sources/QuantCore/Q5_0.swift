@@ -1,0 +1,46 @@
+/// Q5_0: 32 weights per 22-byte block, `half d; u8 qh[4]; u8 qs[16]`, value = (q − 16)·d (ggml `quantize_row_q5_0_ref`).
+enum Q5_0 {
+    static let blockBytes = 22
+
+    static func quantize(_ x: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer, blocks: Int) {
+        for i in 0 ..< blocks {
+            let xb = x + i * 32
+            let yb = y + i * blockBytes
+            var amax: Float = 0
+            var mx: Float = 0
+            for j in 0 ..< 32 {
+                let v = xb[j]
+                if amax < abs(v) { amax = abs(v); mx = v }
+            }
+            let d = mx / -16
+            let id: Float = d != 0 ? 1 / d : 0
+            F16.store(d, yb, 0)
+            let qs = (yb + 6).assumingMemoryBound(to: UInt8.self)
+            var qh: UInt32 = 0
+            for j in 0 ..< 16 {
+                let xi0 = UInt8(truncatingIfNeeded: min(31, Int32(cTruncToInt8(xb[j] * id + 16.5))))
+                let xi1 = UInt8(truncatingIfNeeded: min(31, Int32(cTruncToInt8(xb[j + 16] * id + 16.5))))
+                qs[j] = (xi0 & 0x0F) | ((xi1 & 0x0F) << 4)
+                qh |= UInt32((xi0 & 0x10) >> 4) << UInt32(j)
+                qh |= UInt32((xi1 & 0x10) >> 4) << UInt32(j + 16)
+            }
+            yb.storeBytes(of: qh.littleEndian, toByteOffset: 2, as: UInt32.self)
+        }
+    }
+
+    static func dequantize(_ y: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>, blocks: Int) {
+        for i in 0 ..< blocks {
+            let yb = y + i * blockBytes
+            let d = F16.load(yb, 0)
+            let qh = UInt32(littleEndian: yb.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
+            let qs = (yb + 6).assumingMemoryBound(to: UInt8.self)
+            let o = out + i * 32
+            for j in 0 ..< 16 {
+                let h0 = ((qh >> UInt32(j)) << 4) & 0x10
+                let h1 = (qh >> UInt32(j + 12)) & 0x10
+                o[j] = Float(Int32(UInt32(qs[j] & 0x0F) | h0) - 16) * d
+                o[j + 16] = Float(Int32(UInt32(qs[j] >> 4) | h1) - 16) * d
+            }
+        }
+    }
+}

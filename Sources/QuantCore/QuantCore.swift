@@ -1,2 +1,0 @@
-// QuantCore: ggml block formats (see the files beside this one).
-import KilnCore
