@@ -45,12 +45,8 @@ public final class GGUFFile: TensorSource, @unchecked Sendable {
         let nTensors = try c.read(Int64.self, "the tensor count")
         let nKV = try c.read(Int64.self, "the metadata count")
         // Each KV needs at least 8 (key length) + 4 (type) + 1 bytes; each tensor info at least 8 + 4 + 8 + 4 + 8.
-        guard nTensors >= 0, nTensors <= Int64(c.remaining / 32) else {
-            throw KilnError(.invalid, "tensor count \(nTensors) is impossible for a file of \(mapped.count) bytes", file: path, offset: countOffset)
-        }
-        guard nKV >= 0, nKV <= Int64(c.remaining / 13) else {
-            throw KilnError(.invalid, "metadata count \(nKV) is impossible for a file of \(mapped.count) bytes", file: path, offset: countOffset + 8)
-        }
+        try GGUFFile.checkCount(nTensors, "tensor infos", minimumSize: 32, cursor: c, at: countOffset)
+        try GGUFFile.checkCount(nKV, "metadata entries", minimumSize: 13, cursor: c, at: countOffset + 8)
 
         var metadata: [GGUFMetadataEntry] = []
         metadata.reserveCapacity(Int(nKV))
@@ -146,6 +142,17 @@ public final class GGUFFile: TensorSource, @unchecked Sendable {
         tensors = infos.map { info in
             TensorInfo(name: info.name, shape: info.ne.reversed(), type: ElementType(ggml: info.type),
                        byteCount: info.byteCount, fileOffset: base + info.offset)
+        }
+    }
+
+    /// A header count must be non-negative and fit in the bytes that remain; a count that could not fit even in a
+    /// file of 2^40 bytes is reported as invalid, a smaller one as a truncated file.
+    private static func checkCount(_ n: Int64, _ what: String, minimumSize: Int, cursor c: ByteCursor, at offset: Int) throws(KilnError) {
+        guard n >= 0, n <= Int64(1) << 40 / Int64(minimumSize) else {
+            throw KilnError(.invalid, "\(what) count \(n) is impossible", file: c.file, offset: offset)
+        }
+        guard n <= Int64(c.remaining / minimumSize) else {
+            throw KilnError(.truncated, "file too short (\(c.bytes.count) bytes) for \(n) \(what)", file: c.file, offset: offset)
         }
     }
 
