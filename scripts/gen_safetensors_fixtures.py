@@ -9,6 +9,7 @@ Outputs
   a scalar and an empty tensor, with __metadata__.
 - expected/<name>.npy: the same values; bfloat16/float8 are stored as their raw bit patterns (uint16/uint8),
   so the test compares stored bytes exactly.
+- expected/stats.json: numpy's min/max/mean/std of the float tensors (for `inspect --stats`).
 - sharded/: a two-shard checkpoint with model.safetensors.index.json, as transformers writes it.
 """
 import json
@@ -52,6 +53,15 @@ def main():
         # float32 view of every float tensor, for decode tests
         if a.dtype.kind == "f" or a.dtype in (ml_dtypes.bfloat16, ml_dtypes.float8_e4m3fn, ml_dtypes.float8_e5m2):
             np.save(os.path.join(OUT, "expected", name + ".f32.npy"), a.astype(np.float32))
+
+    # numpy's statistics of the float32 values (float64 accumulation; std is numpy's default population std).
+    stats = {}
+    for name in ("f64", "f32", "f16", "bf16"):
+        v = t[name].astype(np.float64)
+        stats[name] = {"min": float(v.min()), "max": float(v.max()), "mean": float(v.mean()), "std": float(v.std()),
+                       "count": int(v.size)}
+    with open(os.path.join(OUT, "expected", "stats.json"), "w") as f:
+        json.dump(stats, f, indent=1)
 
     shard1 = {"model.embed_tokens.weight": rng.standard_normal((8, 4)).astype(np.float32),
               "model.norm.weight": rng.standard_normal(4).astype(np.float32)}

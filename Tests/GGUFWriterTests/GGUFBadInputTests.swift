@@ -13,7 +13,7 @@ import Testing
         let dir = Fixtures.tempDirectory()
         defer { Fixtures.cleanup(dir) }
         let path = dir + "/bad.gguf"
-        FileManager.default.createFile(atPath: path, contents: bytes)
+        _ = FileManager.default.createFile(atPath: path, contents: bytes)
         do {
             _ = try GGUFFile(path: path)
             return nil

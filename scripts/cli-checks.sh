@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Command-line checks run by `make test`: exit codes, messages on stderr, atomic output, and the byte-identical
+# rewrite of the real llama.cpp-written Gemma 3 270M file (sha256 a5fd3b62…).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bin=.build/release
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+check() {  # check NAME COMMAND...: the command must succeed
+  local name=$1; shift
+  if "$@" >"$tmp/out" 2>"$tmp/err"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $name"; cat "$tmp/err"; fi
+}
+fails_with() {  # fails_with NAME PATTERN COMMAND...: exit code 1, PATTERN on stderr, nothing on stdout
+  local name=$1 pattern=$2; shift 2
+  "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
+  if [ $rc -eq 1 ] && grep -q -- "$pattern" "$tmp/err" && [ ! -s "$tmp/out" ]; then pass=$((pass + 1))
+  else fail=$((fail + 1)); echo "FAIL: $name (exit $rc)"; cat "$tmp/err"; fi
+}
+
+check "inspect gguf" $bin/inspect fixtures/gguf/all-value-types.gguf
+check "inspect gguf --json parses" bash -c "$bin/inspect fixtures/gguf/all-value-types.gguf --json | python3 -m json.tool >/dev/null"
+check "inspect safetensors dir" $bin/inspect fixtures/safetensors/sharded
+check "inspect --stats" bash -c "$bin/inspect fixtures/safetensors/all-dtypes.safetensors --tensor f32 --stats | grep -q mean"
+check "inspect --npy" bash -c "$bin/inspect fixtures/safetensors/all-dtypes.safetensors --tensor f16 --npy $tmp/f16.npy && cmp $tmp/f16.npy fixtures/safetensors/expected/f16.npy"
+
+head -c 100 fixtures/gguf/all-value-types.gguf > "$tmp/truncated.gguf"
+fails_with "truncated gguf" "truncated.gguf" $bin/inspect "$tmp/truncated.gguf"
+printf 'XGUF0000000000000000000000' > "$tmp/magic.gguf"
+fails_with "wrong magic" "not a GGUF" $bin/inspect "$tmp/magic.gguf"
+fails_with "missing file" "no such file" $bin/inspect "$tmp/missing.gguf"
+fails_with "unknown tensor" "no tensor named" $bin/inspect fixtures/gguf/all-value-types.gguf --tensor nope --stats
+cp fixtures/gguf/all-value-types.gguf "$tmp/in.gguf"
+fails_with "output equals input" "same file as the input" $bin/convert "$tmp/in.gguf" -o "$tmp/in.gguf"
+check "input untouched" cmp "$tmp/in.gguf" fixtures/gguf/all-value-types.gguf
+fails_with "convert of a truncated file writes nothing" "truncated" $bin/convert "$tmp/truncated.gguf" -o "$tmp/never.gguf"
+check "no output left behind" bash -c "! ls -A $tmp | grep -q never"
+
+if [ -n "${KILN_GEMMA270M:-}" ] && [ -f "$KILN_GEMMA270M" ]; then
+  check "rewrite 270M" $bin/convert "$KILN_GEMMA270M" -o "$tmp/rewrite.gguf"
+  check "rewrite is byte-identical (sha256)" bash -c "[ \"\$(sha256sum < $tmp/rewrite.gguf)\" = \"\$(sha256sum < $KILN_GEMMA270M)\" ]"
+  rm -f "$tmp/rewrite.gguf"
+else
+  echo "note: KILN_GEMMA270M not set; real-model CLI checks skipped"
+fi
+
+echo "cli-checks: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
