@@ -9,7 +9,7 @@ public enum GGUFRewrite {
             throw KilnError(.unsupported, "only GGUF inputs can be converted so far", file: source.path)
         }
         let writer = try GGUFStreamWriter(path: output, metadata: gguf.metadata, tensors: gguf.tensorInfos, inputs: [gguf.path])
-        let progress = Progress("writing", total: gguf.tensorInfos.reduce(0) { $0 + $1.byteCount })
+        let progress = ProgressBar("writing", total: gguf.tensorInfos.reduce(0) { $0 + $1.byteCount })
         for info in gguf.tensorInfos {
             try writer.write(gguf.data(of: info))
             progress.advance(info.byteCount, note: info.name)

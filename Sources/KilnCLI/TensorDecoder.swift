@@ -1,19 +1,14 @@
 import KilnCore
-// INTEGRATE import QuantCore
+import QuantCore
 
 /// Turns stored tensor bytes of any element type into float32 values, a bounded number of rows at a time.
 public enum TensorDecoder {
     /// Whether values of `type` can be decoded.
-    public static func canDecode(_ type: ElementType) -> Bool {
-        if case .ggml = type { return false }
-        return true
-    }
+    public static func canDecode(_ type: ElementType) -> Bool { Quantizer.canDequantize(type) }
 
     /// Decodes `count` elements.
     public static func decode(_ type: ElementType, _ bytes: UnsafeRawBufferPointer, count: Int, into dst: UnsafeMutableBufferPointer<Float>) throws {
-        guard ScalarDecoding.toFloat(type, bytes, count: count, into: dst) else {
-            throw KilnError(.unsupported, "cannot decode \(type) values")
-        }
+        try Quantizer.dequantize(type, bytes, count: count, into: dst)
     }
 
     /// Streams the tensor's values in row blocks of about `targetElements` and calls `body` with each block.

@@ -7,18 +7,50 @@ import KilnCore
 struct ConvertCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "convert",
-        abstract: "Convert a checkpoint to GGUF.",
-        discussion: "A GGUF input with no --type is rewritten through Kiln's reader and writer (byte-identical for files written by llama.cpp).")
+        abstract: "Convert a Gemma 3 Orbax/Flax (Kaggle) or safetensors checkpoint, or a GGUF file, to GGUF.",
+        discussion: """
+            By default (--type auto) weights that lie on a QAT int4 grid become Q4_0 losslessly and 1-D tensors F32; \
+            a weight that is not on a grid is an error unless a type is given for it. A GGUF input with no type options \
+            is rewritten unchanged (byte-identical for files written by llama.cpp).
+            """)
 
-    @Argument(help: "Input: a .gguf file.")
+    @Argument(help: "A Kaggle download root or its weights directory, an Orbax checkpoint, a .safetensors file or HF directory, or a .gguf file.")
     var input: String
 
     @Option(name: .shortAndLong, help: "Output .gguf path (written to a temp file and renamed when complete).")
     var output: String
 
+    @Option(help: "auto, or a ggml type (q4_0, q4_1, q5_0, q5_1, q8_0, q2_k, q3_k, q4_k, q5_k, q6_k, f16, bf16, f32).")
+    var type = "auto"
+
+    @Option(help: "Type of token_embd (e.g. f16, q8_0, q4_0).")
+    var embeddingType: String?
+
+    @Option(help: "PATTERN=TYPE: tensors whose GGUF name matches the regex get TYPE (repeatable; first match wins).")
+    var tensorType: [String] = []
+
+    @Option(help: "tokenizer.model to use (default: the one beside the checkpoint).")
+    var tokenizer: String?
+
+    @Option(help: "general.name (default: the checkpoint directory's name).")
+    var name: String?
+
+    @Option(help: "Worker threads (default: all cores). The output bytes do not depend on it.")
+    var threads: Int?
+
+    @Flag(help: "Print the conversion plan (names, shapes, types, sources) and exit without writing.")
+    var dryRun = false
+
     func run() throws {
-        let source = try SourceOpener.open(input)
-        let summary = try GGUFRewrite.run(source: source, output: output)
-        Terminal.error(summary)
+        var o = ConvertOptions(output: output)
+        o.type = type
+        o.embeddingType = embeddingType
+        o.tensorTypes = tensorType
+        o.tokenizer = tokenizer
+        o.modelName = name
+        if let threads { o.threads = max(1, threads) }
+        o.dryRun = dryRun
+        let summary = try ConvertJob.run(input: input, options: o)
+        if dryRun { print(summary) } else { Terminal.error(summary) }
     }
 }

@@ -4,7 +4,7 @@ import Glibc
 import Synchronization
 
 /// A one-line progress bar on stderr, redrawn with `\r` at most ten times a second; silent when stderr is not a TTY.
-public final class Progress: Sendable {
+public final class ProgressBar: Sendable {
     private struct State {
         var done = 0
         var lastDraw = 0.0
@@ -13,7 +13,7 @@ public final class Progress: Sendable {
     private let total: Int
     private let enabled: Bool
     private let state = Mutex(State())
-    private let start = Progress.now()
+    private let start = ProgressBar.now()
 
     public init(_ label: String, total: Int, enabled: Bool = Terminal.stderrIsTTY) {
         self.label = label
@@ -30,7 +30,7 @@ public final class Progress: Sendable {
     /// Adds `n` units of work (thread-safe).
     public func advance(_ n: Int, note: String = "") {
         guard enabled else { return }
-        let t = Progress.now()
+        let t = ProgressBar.now()
         let line: String? = state.withLock { s in
             s.done += n
             guard t - s.lastDraw >= 0.1 || s.done >= total else { return nil }

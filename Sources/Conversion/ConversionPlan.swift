@@ -1,0 +1,147 @@
+import Foundation
+import GGUFWriter
+import KilnCore
+import QuantCore
+
+/// How each output tensor's bytes are made.
+public enum EncodeMode: Sendable, Equatable, CustomStringConvertible {
+    /// QAT int4 grid → Q4_0 with recovered scales (lossless up to fp16 scale rounding); an off-grid tensor is an error.
+    case qatLossless
+    /// Quantize (or convert) from the source floats with ggml's reference rounding.
+    case quantize
+    /// Copy the stored bytes unchanged (same type in and out, no transform).
+    case passthrough
+
+    public var description: String {
+        switch self {
+        case .qatLossless: "lossless"
+        case .quantize: "quantize"
+        case .passthrough: "copy"
+        }
+    }
+}
+
+/// One line of the plan: an output tensor, its GGUF type and how it is produced.
+public struct PlannedTensor: Sendable, Equatable {
+    public var tensor: OutputTensor
+    public var type: GGMLType
+    public var mode: EncodeMode
+
+    public var byteCount: Int { type.byteCount(elements: tensor.elementCount) ?? 0 }
+}
+
+/// The user's type request: `--type`, `--embedding-type` and `--tensor-type PATTERN=TYPE` overrides.
+public struct TypeRequest: Sendable {
+    public enum Base: Sendable, Equatable {
+        /// QAT-grid tensors → Q4_0 losslessly, 1-D → F32; anything else is an error unless overridden.
+        case auto
+        /// One ggml type for every 2-D tensor (1-D stay F32).
+        case single(GGMLType)
+    }
+
+    public var base: Base = .auto
+    public var embedding: GGMLType?
+    /// Regex on the output tensor name → type; the first match wins.
+    public var overrides: [(pattern: String, type: GGMLType)] = []
+
+    public init(base: Base = .auto, embedding: GGMLType? = nil, overrides: [(pattern: String, type: GGMLType)] = []) {
+        self.base = base
+        self.embedding = embedding
+        self.overrides = overrides
+    }
+
+    /// Parses `PATTERN=TYPE`.
+    public static func parseOverride(_ s: String) throws -> (pattern: String, type: GGMLType) {
+        guard let eq = s.lastIndex(of: "="), let t = GGMLType.named(String(s[s.index(after: eq)...])), eq != s.startIndex else {
+            throw KilnError(.usage, "--tensor-type expects PATTERN=TYPE with a ggml type name (got '\(s)')")
+        }
+        let pattern = String(s[..<eq])
+        guard (try? Regex(pattern)) != nil else { throw KilnError(.usage, "--tensor-type pattern '\(pattern)' is not a valid regular expression") }
+        return (pattern, t)
+    }
+
+    func override(for name: String) -> GGMLType? {
+        for o in overrides {
+            if let re = try? Regex(o.pattern), name.contains(re) { return o.type }
+        }
+        return nil
+    }
+}
+
+/// The list of output tensors with their types, computed before any tensor data is read (`--dry-run` prints it).
+public struct ConversionPlan: Sendable {
+    public var tensors: [PlannedTensor]
+    /// `general.file_type` (llama_ftype).
+    public var fileType: UInt32
+
+    /// Plans a checkpoint → GGUF conversion.
+    public init(outputs: [OutputTensor], request: TypeRequest) throws {
+        var planned: [PlannedTensor] = []
+        for t in outputs {
+            let userType = request.override(for: t.name) ?? (t.role == .embedding ? request.embedding : nil)
+            if t.ne.count == 1 || t.role == .norm {
+                planned.append(PlannedTensor(tensor: t, type: userType ?? .f32, mode: .quantize))
+                continue
+            }
+            if let u = userType {
+                planned.append(PlannedTensor(tensor: t, type: u, mode: .quantize))
+                continue
+            }
+            switch request.base {
+            case .auto:
+                planned.append(PlannedTensor(tensor: t, type: .q4_0, mode: .qatLossless))
+            case .single(let type):
+                planned.append(PlannedTensor(tensor: t, type: type, mode: .quantize))
+            }
+        }
+        for p in planned {
+            guard Quantizer.canQuantize(p.type) else {
+                throw KilnError(.usage, "Kiln cannot produce \(p.type.name) tensors", tensor: p.tensor.name)
+            }
+            guard p.tensor.rowLength % p.type.blockSize == 0 else {
+                throw KilnError(.usage, "row length \(p.tensor.rowLength) is not a multiple of \(p.type.name)'s block size \(p.type.blockSize); choose another type for it with --tensor-type",
+                                tensor: p.tensor.name)
+            }
+        }
+        tensors = planned
+        switch request.base {
+        case .auto: fileType = 2  // MOSTLY_Q4_0
+        case .single(let t): fileType = ConversionPlan.fileType(for: t)
+        }
+    }
+
+    /// llama_ftype for a file whose weights are mostly `type` (include/llama.h).
+    public static func fileType(for type: GGMLType) -> UInt32 {
+        switch type {
+        case .f32: 0
+        case .f16: 1
+        case .q4_0: 2
+        case .q4_1: 3
+        case .q8_0: 7
+        case .q5_0: 8
+        case .q5_1: 9
+        case .q2_K: 10
+        case .q3_K: 12
+        case .q4_K: 15
+        case .q5_K: 17
+        case .q6_K: 18
+        case .bf16: 32
+        default: 1024  // GUESSED
+        }
+    }
+
+    /// Bytes of tensor data (unpadded).
+    public var dataBytes: Int { tensors.reduce(0) { $0 + $1.byteCount } }
+
+    /// The plan as a table, for `--dry-run`.
+    public var text: String {
+        var out = ""
+        let w = tensors.map(\.tensor.name.count).max() ?? 10
+        for p in tensors {
+            let name = p.tensor.name.padding(toLength: w, withPad: " ", startingAt: 0)
+            let ne = "[" + p.tensor.ne.map(String.init).joined(separator: ", ") + "]"
+            out += "  \(name)  \(ne.padding(toLength: 14, withPad: " ", startingAt: 0))  \(p.type.name.padding(toLength: 5, withPad: " ", startingAt: 0))  \(p.mode)  ← \(p.tensor.source) \(p.tensor.transform)\n"
+        }
+        return out
+    }
+}

@@ -1,0 +1,301 @@
+import GGUFWriter
+import KilnCore
+import RefInference
+
+/// Gemma 3 (text decoder; 270M, 1B, 4B, 12B, 27B and smaller test configs), from Kaggle Orbax/Flax FLAT checkpoints
+/// or Hugging Face safetensors, to llama.cpp's `gemma3` GGUF.
+///
+/// Sources: gemma `_modules.py`/`_gemma.py` (Flax names, shapes, size table), llama.cpp `conversion/gemma.py` and
+/// `llama-model.cpp` (GGUF names, shapes, keys); see shared/docs/gemma3-kaggle-int4.md §2, §5–7.
+public struct Gemma3: Architecture {
+    public static let name = "gemma3"
+
+    /// The checkpoint naming scheme the tensors came in.
+    public enum Layout: String, Sendable { case flax, huggingFace }
+
+    /// Hyper-parameters derived from shapes, plus the values the size table adds.
+    public struct Config: Sendable, Equatable {
+        public var layers: Int
+        public var embedding: Int
+        public var heads: Int
+        public var kvHeads: Int
+        public var headDim: Int
+        public var feedForward: Int
+        /// Rows of the output token embedding (the tokenizer's size).
+        public var vocabulary: Int
+        public var hasVision: Bool
+        public var contextLength: Int
+        public var slidingWindow: Int
+        public var ropeFreqBase: Float = 1_000_000
+        /// Linear RoPE scaling of global layers (4B and up), nil when unscaled.
+        public var ropeScalingFactor: Float?
+        public var rmsEpsilon: Float = 1e-6
+        public var sizeLabel: String
+    }
+
+    public let layout: Layout
+    public let config: Config
+    private let names: Names
+
+    /// Known sizes: (layers, embedding) → (label, context, sliding window, RoPE scaling).
+    static let sizeTable: [(layers: Int, embedding: Int, label: String, context: Int, window: Int, scaling: Float?)] = [
+        (18, 640, "270M", 32768, 512, nil),
+        (26, 1152, "1B", 32768, 512, nil),
+        (34, 2560, "4B", 131072, 1024, 8),
+        (48, 3840, "12B", 131072, 1024, 8),
+        (62, 5376, "27B", 131072, 1024, 8),
+    ]
+
+    public static func recognizes(_ source: any TensorSource) -> Bool {
+        Names.detect(source) != nil
+    }
+
+    public static func vocabulary(tokenizerModel path: String) throws -> GGUFVocabulary {
+        let model = try SentencePieceModel(path: path)
+        do throws(KilnError) {
+            return try GGUFVocabulary(sentencePiece: model)
+        } catch {
+            throw error.inFile(path)
+        }
+    }
+
+    public func tokenizerMetadata(_ vocabulary: GGUFVocabulary) -> [GGUFMetadataEntry] {
+        vocabulary.ggufMetadata(chatTemplate: GemmaChatTemplate.gemma3)
+    }
+
+    /// `vocabularySize` (the tokenizer's token count) trims padded embedding rows, as llama.cpp's converter does.
+    public init(source: any TensorSource, vocabularySize: Int?) throws {
+        guard let names = Names.detect(source) else {
+            throw KilnError(.unsupported, "not a Gemma 3 checkpoint (no embedding and layer-0 attention tensors)", file: source.path)
+        }
+        self.names = names
+        layout = names.layout
+        func shape(_ name: String) throws -> [Int] { try source.tensor(named: name).shape }
+        func expect(_ name: String, _ s: [Int], _ want: [Int]) throws {
+            guard s == want else {
+                throw KilnError(.invalid, "shape \(s) does not fit Gemma 3 (expected \(want))", file: source.path, tensor: name)
+            }
+        }
+
+        var layers = 0
+        while source.tensors.contains(where: { $0.name == names.layerNorm(layers, .preAttention) }) { layers += 1 }
+        guard layers > 0 else { throw KilnError(.notFound, "no transformer layers found", file: source.path, tensor: names.layerNorm(0, .preAttention)) }
+
+        let emb = try shape(names.embedding)
+        guard emb.count == 2 else { throw KilnError(.invalid, "embedding must be 2-D, found \(emb)", file: source.path, tensor: names.embedding) }
+        let d = emb[1]
+        let vocab = vocabularySize ?? emb[0]
+        guard vocab <= emb[0] else {
+            throw KilnError(.invalid, "the tokenizer has \(vocab) tokens but the embedding only \(emb[0]) rows", file: source.path, tensor: names.embedding)
+        }
+        let headDim = try shape(names.attnNorm(0, query: true)).first ?? 0
+        let (heads, kvHeads, ff): (Int, Int, Int)
+        switch layout {
+        case .flax:
+            let q = try shape(names.flaxQ(0))
+            guard q.count == 3, q[1] == d, q[2] == headDim else {
+                throw KilnError(.invalid, "q_einsum shape \(q) does not fit (N, \(d), \(headDim))", file: source.path, tensor: names.flaxQ(0))
+            }
+            heads = q[0]
+            let kv = try shape(names.flaxKV(0))
+            guard kv.count == 4, kv[0] == 2, kv[2] == d, kv[3] == headDim else {
+                throw KilnError(.invalid, "kv_einsum shape \(kv) does not fit (2, K, \(d), \(headDim))", file: source.path, tensor: names.flaxKV(0))
+            }
+            kvHeads = kv[1]
+            let gating = try shape(names.flaxGating(0))
+            guard gating.count == 3, gating[0] == 2, gating[2] == d else {
+                throw KilnError(.invalid, "gating_einsum shape \(gating) does not fit (2, F, \(d))", file: source.path, tensor: names.flaxGating(0))
+            }
+            ff = gating[1]
+        case .huggingFace:
+            let q = try shape(names.hf(0, "self_attn.q_proj.weight"))
+            let k = try shape(names.hf(0, "self_attn.k_proj.weight"))
+            let gate = try shape(names.hf(0, "mlp.gate_proj.weight"))
+            guard headDim > 0, q.count == 2, q[1] == d, q[0] % headDim == 0, k.count == 2, k[0] % headDim == 0, gate.count == 2 else {
+                throw KilnError(.invalid, "attention shapes q \(q), k \(k) do not fit head dim \(headDim)", file: source.path, tensor: names.hf(0, "self_attn.q_proj.weight"))
+            }
+            heads = q[0] / headDim
+            kvHeads = k[0] / headDim
+            ff = gate[0]
+        }
+        guard heads > 0, kvHeads > 0, heads % kvHeads == 0 else {
+            throw KilnError(.invalid, "\(heads) query heads cannot share \(kvHeads) KV heads", file: source.path)
+        }
+        let hasVision = source.tensors.contains { names.isVision($0.name) }
+        let known = Gemma3.sizeTable.first { $0.layers == layers && $0.embedding == d }
+        // Unknown (test-sized) configs follow the 1B rules without a vision tower and the 4B rules with one.
+        let label = known?.label ?? Gemma3.parameterLabel(layers: layers, d: d, heads: heads, kvHeads: kvHeads, headDim: headDim, ff: ff, vocab: vocab)
+        config = Config(layers: layers, embedding: d, heads: heads, kvHeads: kvHeads, headDim: headDim, feedForward: ff,
+                        vocabulary: vocab, hasVision: hasVision,
+                        contextLength: known?.context ?? (hasVision ? 131072 : 32768),
+                        slidingWindow: known?.window ?? (hasVision ? 1024 : 512),
+                        ropeScalingFactor: known.map { $0.scaling } ?? (hasVision ? 8 : nil),
+                        sizeLabel: label)
+
+        // Every tensor the model needs must be there with the right shape.
+        for t in outputTensors {
+            let s = try shape(t.source)
+            try Gemma3.checkSourceShape(t, s, config, file: source.path)
+        }
+    }
+
+    /// Whether a source shape can produce output tensor `t` (element counts agree; selections and row cuts fit).
+    static func checkSourceShape(_ t: OutputTensor, _ s: [Int], _ c: Config, file: String) throws {
+        let count = s.reduce(1, *)
+        let ok: Bool
+        switch t.transform {
+        case .copy(let i?), .headsMajor(let i?):
+            ok = (s.first ?? 0) > i && count == s[0] * t.elementCount
+        case .leadingRows(let n):
+            ok = s.count == 2 && s[0] >= n && s[1] == t.ne[0]
+        case .copy(nil), .headsMajor(nil), .plusOne, .transpose:
+            ok = count == t.elementCount
+        }
+        guard ok else {
+            throw KilnError(.invalid, "shape \(s) does not fit \(t.name) (ne \(t.ne), \(t.transform))", file: file, tensor: t.source)
+        }
+    }
+
+    static func parameterLabel(layers: Int, d: Int, heads: Int, kvHeads: Int, headDim: Int, ff: Int, vocab: Int) -> String {
+        let perLayer = d * headDim * (2 * heads + 2 * kvHeads) + 3 * d * ff
+        let total = Double(layers * perLayer + vocab * d)
+        if total >= 1e9 { return "\(Int((total / 1e9).rounded()))B" }
+        if total >= 1e6 { return "\(Int((total / 1e6).rounded()))M" }
+        return "\(Int((total / 1e3).rounded()))K"
+    }
+
+    public var summary: String {
+        let c = config
+        return "gemma3 \(c.sizeLabel): \(c.layers) layers, d=\(c.embedding), heads \(c.heads)/\(c.kvHeads) kv × \(c.headDim), ffn \(c.feedForward), vocab \(c.vocabulary)"
+            + (c.hasVision ? ", vision tower" : "") + " (\(layout == .flax ? "Flax" : "HF") names)"
+    }
+
+    public var outputTensors: [OutputTensor] {
+        let c = config
+        let n = names
+        var out: [OutputTensor] = [
+            OutputTensor(name: "output_norm.weight", ne: [c.embedding], source: n.finalNorm, transform: .plusOne, role: .norm),
+            OutputTensor(name: "token_embd.weight", ne: [c.embedding, c.vocabulary], source: n.embedding,
+                         transform: .leadingRows(c.vocabulary), role: .embedding),
+        ]
+        let qRows = c.heads * c.headDim, kvRows = c.kvHeads * c.headDim
+        for i in 0 ..< c.layers {
+            let b = "blk.\(i)."
+            func norm(_ name: String, _ kind: Names.LayerNorm, _ len: Int) -> OutputTensor {
+                OutputTensor(name: b + name, ne: [len], source: n.layerNorm(i, kind), transform: .plusOne, role: .norm)
+            }
+            func w(_ name: String, _ ne: [Int], _ src: String, _ tr: TensorTransform) -> OutputTensor {
+                OutputTensor(name: b + name, ne: ne, source: src, transform: tr, role: .weight)
+            }
+            out.append(norm("attn_norm.weight", .preAttention, c.embedding))
+            out.append(OutputTensor(name: b + "attn_q_norm.weight", ne: [c.headDim], source: n.attnNorm(i, query: true), transform: .plusOne, role: .norm))
+            out.append(OutputTensor(name: b + "attn_k_norm.weight", ne: [c.headDim], source: n.attnNorm(i, query: false), transform: .plusOne, role: .norm))
+            out.append(norm("post_attention_norm.weight", .postAttention, c.embedding))
+            out.append(norm("ffn_norm.weight", .preFFW, c.embedding))
+            out.append(norm("post_ffw_norm.weight", .postFFW, c.embedding))
+            switch layout {
+            case .flax:
+                out.append(w("attn_q.weight", [c.embedding, qRows], n.flaxQ(i), .headsMajor(select: nil)))
+                out.append(w("attn_k.weight", [c.embedding, kvRows], n.flaxKV(i), .headsMajor(select: 0)))
+                out.append(w("attn_v.weight", [c.embedding, kvRows], n.flaxKV(i), .headsMajor(select: 1)))
+                out.append(w("attn_output.weight", [qRows, c.embedding], n.flaxO(i), .transpose))
+                out.append(w("ffn_gate.weight", [c.embedding, c.feedForward], n.flaxGating(i), .copy(select: 0)))
+                out.append(w("ffn_up.weight", [c.embedding, c.feedForward], n.flaxGating(i), .copy(select: 1)))
+                out.append(w("ffn_down.weight", [c.feedForward, c.embedding], n.flaxDown(i), .transpose))
+            case .huggingFace:
+                out.append(w("attn_q.weight", [c.embedding, qRows], n.hf(i, "self_attn.q_proj.weight"), .copy(select: nil)))
+                out.append(w("attn_k.weight", [c.embedding, kvRows], n.hf(i, "self_attn.k_proj.weight"), .copy(select: nil)))
+                out.append(w("attn_v.weight", [c.embedding, kvRows], n.hf(i, "self_attn.v_proj.weight"), .copy(select: nil)))
+                out.append(w("attn_output.weight", [qRows, c.embedding], n.hf(i, "self_attn.o_proj.weight"), .copy(select: nil)))
+                out.append(w("ffn_gate.weight", [c.embedding, c.feedForward], n.hf(i, "mlp.gate_proj.weight"), .copy(select: nil)))
+                out.append(w("ffn_up.weight", [c.embedding, c.feedForward], n.hf(i, "mlp.up_proj.weight"), .copy(select: nil)))
+                out.append(w("ffn_down.weight", [c.feedForward, c.embedding], n.hf(i, "mlp.down_proj.weight"), .copy(select: nil)))
+            }
+        }
+        return out.sorted { TensorOrder.precedes($0.name, $1.name) }
+    }
+
+    public func metadata(modelName: String) -> [GGUFMetadataEntry] {
+        let c = config
+        var m: [GGUFMetadataEntry] = [
+            .init("general.architecture", .string(Gemma3.name)),
+            .init("general.type", .string("model")),
+            .init("general.name", .string(modelName)),
+            .init("general.basename", .string("gemma-3")),
+            .init("general.size_label", .string(c.sizeLabel)),
+            .init("gemma3.context_length", .uint32(UInt32(c.contextLength))),
+            .init("gemma3.embedding_length", .uint32(UInt32(c.embedding))),
+            .init("gemma3.block_count", .uint32(UInt32(c.layers))),
+            .init("gemma3.feed_forward_length", .uint32(UInt32(c.feedForward))),
+            .init("gemma3.attention.head_count", .uint32(UInt32(c.heads))),
+            .init("gemma3.attention.layer_norm_rms_epsilon", .float32(c.rmsEpsilon)),
+            .init("gemma3.attention.key_length", .uint32(UInt32(c.headDim))),
+            .init("gemma3.attention.value_length", .uint32(UInt32(c.headDim))),
+            .init("gemma3.rope.freq_base", .float32(c.ropeFreqBase)),
+            .init("gemma3.attention.sliding_window", .uint32(UInt32(c.slidingWindow))),
+            .init("gemma3.attention.head_count_kv", .uint32(UInt32(c.kvHeads))),
+        ]
+        if let f = c.ropeScalingFactor {
+            m.append(.init("gemma3.rope.scaling.type", .string("linear")))
+            m.append(.init("gemma3.rope.scaling.factor", .float32(f)))
+        }
+        return m
+    }
+}
+
+extension Gemma3 {
+    /// Source tensor names for both checkpoint layouts; the only place Flax and HF names are spelled.
+    struct Names: Sendable {
+        enum LayerNorm { case preAttention, postAttention, preFFW, postFFW }
+
+        let layout: Layout
+        /// HF prefix of the text model ("model.", "language_model.model." or "model.language_model.").
+        let hfPrefix: String
+
+        static let flaxEmbedding = "transformer/embedder.input_embedding"
+
+        static func detect(_ source: any TensorSource) -> Names? {
+            let all = Set(source.tensors.map(\.name))
+            if all.contains(flaxEmbedding), all.contains("transformer/layer_0/attn/q_einsum.w") {
+                return Names(layout: .flax, hfPrefix: "")
+            }
+            for p in ["model.", "language_model.model.", "model.language_model."]
+            where all.contains(p + "embed_tokens.weight") && all.contains(p + "layers.0.self_attn.q_proj.weight") {
+                return Names(layout: .huggingFace, hfPrefix: p)
+            }
+            return nil
+        }
+
+        var embedding: String { layout == .flax ? Names.flaxEmbedding : hfPrefix + "embed_tokens.weight" }
+        var finalNorm: String { layout == .flax ? "transformer/final_norm.scale" : hfPrefix + "norm.weight" }
+
+        func layerNorm(_ i: Int, _ kind: LayerNorm) -> String {
+            switch (layout, kind) {
+            case (.flax, .preAttention): "transformer/layer_\(i)/pre_attention_norm.scale"
+            case (.flax, .postAttention): "transformer/layer_\(i)/post_attention_norm.scale"
+            case (.flax, .preFFW): "transformer/layer_\(i)/pre_ffw_norm.scale"
+            case (.flax, .postFFW): "transformer/layer_\(i)/post_ffw_norm.scale"
+            case (.huggingFace, .preAttention): hf(i, "input_layernorm.weight")
+            case (.huggingFace, .postAttention): hf(i, "post_attention_layernorm.weight")
+            case (.huggingFace, .preFFW): hf(i, "pre_feedforward_layernorm.weight")
+            case (.huggingFace, .postFFW): hf(i, "post_feedforward_layernorm.weight")
+            }
+        }
+
+        func attnNorm(_ i: Int, query: Bool) -> String {
+            layout == .flax ? "transformer/layer_\(i)/attn/\(query ? "_query_norm" : "_key_norm").scale"
+                : hf(i, "self_attn.\(query ? "q_norm" : "k_norm").weight")
+        }
+
+        func flaxQ(_ i: Int) -> String { "transformer/layer_\(i)/attn/q_einsum.w" }
+        func flaxKV(_ i: Int) -> String { "transformer/layer_\(i)/attn/kv_einsum.w" }
+        func flaxO(_ i: Int) -> String { "transformer/layer_\(i)/attn/attn_vec_einsum.w" }
+        func flaxGating(_ i: Int) -> String { "transformer/layer_\(i)/mlp/gating_einsum.w" }
+        func flaxDown(_ i: Int) -> String { "transformer/layer_\(i)/mlp/linear.w" }
+        func hf(_ i: Int, _ suffix: String) -> String { "\(hfPrefix)layers.\(i).\(suffix)" }
+
+        func isVision(_ name: String) -> Bool {
+            name.hasPrefix("SigLiPFromPatches_0/") || name.hasPrefix("vision_tower.") || name.hasPrefix("model.vision_tower.")
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import Conversion
+import FlaxCheckpoint
+import Foundation
+import GGUFWriter
+import KilnCore
+import QuantCore
+import RefInference
+
+/// Everything `convert` can be asked to do, independent of argument parsing.
+public struct ConvertOptions: Sendable {
+    public var output: String
+    /// "auto" (QAT grid → lossless Q4_0), a ggml type name, or a llama-quantize preset.
+    public var type = "auto"
+    public var embeddingType: String?
+    public var tensorTypes: [String] = []
+    public var tokenizer: String?
+    public var modelName: String?
+    public var threads = ProcessInfo.processInfo.activeProcessorCount
+    public var allowRequantize = false
+    public var dryRun = false
+    public var progress = Terminal.stderrIsTTY
+
+    public init(output: String) { self.output = output }
+}
+
+/// `convert`: a checkpoint (Orbax/Flax or safetensors) or a GGUF file in, a GGUF file out.
+public enum ConvertJob {
+    /// Runs the conversion and returns the summary lines for stderr (or the plan, for a dry run).
+    public static func run(input: String, options: ConvertOptions) throws -> String {
+        let source = try SourceOpener.open(input)
+        if let gguf = source as? GGUFFile {
+            guard options.type != "auto" || options.embeddingType != nil || !options.tensorTypes.isEmpty else {
+                return try GGUFRewrite.run(source: gguf, output: options.output)
+            }
+            throw KilnError(.unsupported, "requantizing a GGUF file is not available yet", file: input)
+        }
+        return try convertCheckpoint(source, input: input, options: options)
+    }
+
+    static func typeRequest(_ o: ConvertOptions) throws -> TypeRequest {
+        var r = TypeRequest()
+        if o.type.lowercased() != "auto" {
+            guard let t = GGMLType.named(o.type) else {
+                throw KilnError(.usage, "unknown --type '\(o.type)' (auto, or a ggml type such as q4_0, q8_0, q4_k, f16, bf16, f32)")
+            }
+            r.base = .single(t)
+        }
+        if let e = o.embeddingType {
+            guard let t = GGMLType.named(e) else { throw KilnError(.usage, "unknown --embedding-type '\(e)'") }
+            r.embedding = t
+        }
+        r.overrides = try o.tensorTypes.map(TypeRequest.parseOverride)
+        return r
+    }
+
+    /// The tokenizer.model for a checkpoint: `--tokenizer`, the Kaggle root's, or one in the checkpoint directory.
+    static func tokenizerPath(_ source: any TensorSource, input: String, options: ConvertOptions) throws -> String {
+        if let t = options.tokenizer { return t }
+        if let o = source as? OrbaxCheckpoint, let t = o.tokenizerModelPath { return t }
+        let dir = FileIdentity.isDirectory(input) ? input : (input as NSString).deletingLastPathComponent
+        for candidate in [dir + "/tokenizer.model", (dir as NSString).deletingLastPathComponent + "/tokenizer.model"]
+        where FileIdentity.exists(candidate) {
+            return candidate
+        }
+        throw KilnError(.notFound, "no tokenizer.model beside the checkpoint; pass --tokenizer PATH", file: input)
+    }
+
+    static func convertCheckpoint(_ source: any TensorSource, input: String, options: ConvertOptions) throws -> String {
+        let family = try Architectures.family(of: source)
+        let tokenizer = try tokenizerPath(source, input: input, options: options)
+        let vocabulary = try family.vocabulary(tokenizerModel: tokenizer)
+        let arch = try family.init(source: source, vocabularySize: vocabulary.count)
+        let plan = try ConversionPlan(outputs: arch.outputTensors, request: try typeRequest(options))
+        if options.dryRun {
+            return arch.summary + "\n" + plan.text + "tensor data: \(TextTable.grouped(plan.dataBytes)) bytes"
+        }
+        let name = options.modelName ?? defaultModelName(source, input: input)
+        var metadata = arch.metadata(modelName: name)
+        metadata.append(contentsOf: arch.tokenizerMetadata(vocabulary))
+        metadata.append(GGUFMetadataEntry("general.quantization_version", .uint32(2)))
+        metadata.append(GGUFMetadataEntry("general.file_type", .uint32(plan.fileType)))
+
+        let progress = ProgressBar("converting", total: plan.tensors.reduce(0) { $0 + $1.tensor.elementCount }, enabled: options.progress)
+        let executor = PlanExecutor(threads: options.threads, progress: progress)
+        let inputs = [input, tokenizer] + ((source as? OrbaxCheckpoint).map { [$0.checkpointDirectory] } ?? [])
+        let report = try executor.write(plan: plan, source: source, metadata: metadata, to: options.output, inputs: inputs)
+        return summary(arch: arch, plan: plan, report: report, output: options.output)
+    }
+
+    static func defaultModelName(_ source: any TensorSource, input: String) -> String {
+        let dir = (source as? OrbaxCheckpoint)?.checkpointDirectory ?? input
+        return ((dir as NSString).standardizingPath as NSString).lastPathComponent
+    }
+
+    static func summary(arch: any Architecture, plan: ConversionPlan, report: ConversionReport, output: String) -> String {
+        var lines = [arch.summary]
+        var counts: [String: Int] = [:]
+        for p in plan.tensors { counts[p.type.name, default: 0] += 1 }
+        lines.append("wrote \(output): \(report.tensors) tensors (" + counts.keys.sorted().map { "\(counts[$0]!) \($0)" }.joined(separator: ", ")
+                     + "), \(TextTable.grouped(report.bytes)) bytes of tensor data in \(String(format: "%.2f", report.seconds)) s")
+        if report.losslessTensors > 0 {
+            lines.append("QAT int4 grid: \(report.losslessTensors) tensors packed losslessly as Q4_0 (\(report.qat.blocks) blocks, "
+                         + "\(report.qat.zeroBlocks) all-zero, \(report.qat.inexactBlocks) reproduced within tolerance); "
+                         + "max fp16 scale rounding error \(String(format: "%.3g", report.qat.maxScaleRelError)) relative, "
+                         + "max |Δ| \(String(format: "%.3g", report.qat.maxAbsError))")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
