@@ -91,7 +91,7 @@ public struct ConversionPlan: Sendable {
             case .auto:
                 planned.append(PlannedTensor(tensor: t, type: .q4_0, mode: .qatLossless))
             case .single(let type):
-                planned.append(PlannedTensor(tensor: t, type: type, mode: .quantize))
+                planned.append(PlannedTensor(tensor: t, type: ConversionPlan.fallback(type, rowLength: t.rowLength), mode: .quantize))
             }
         }
         for p in planned {
@@ -108,6 +108,22 @@ public struct ConversionPlan: Sendable {
         case .auto: fileType = 2  // MOSTLY_Q4_0
         case .single(let t): fileType = ConversionPlan.fileType(for: t)
         }
+    }
+
+    /// llama-quantize's replacement when a row is not a whole number of `type`'s blocks (llama-quant.cpp): K-quants
+    /// need 256-wide rows. Q2_K/Q3_K fall back to IQ4_NL there, which Kiln cannot write; it uses Q4_0 (same size).
+    /// Anything still not fitting becomes F16.
+    public static func fallback(_ type: GGMLType, rowLength: Int) -> GGMLType {
+        guard rowLength % type.blockSize != 0 else { return type }
+        let next: GGMLType
+        switch type {
+        case .q2_K, .q3_K: next = .q4_0
+        case .q4_K: next = .q5_0
+        case .q5_K: next = .q5_1
+        case .q6_K: next = .q8_0
+        default: next = .f16
+        }
+        return rowLength % next.blockSize == 0 ? next : .f16
     }
 
     /// llama_ftype for a file whose weights are mostly `type` (include/llama.h).

@@ -132,27 +132,13 @@ public struct Gemma3: Architecture {
                         ropeScalingFactor: known.map { $0.scaling } ?? (hasVision ? 8 : nil),
                         sizeLabel: label)
 
-        // Every tensor the model needs must be there with the right shape.
+        // Every tensor the model needs must be there with exactly the shape the config implies.
         for t in outputTensors {
             let s = try shape(t.source)
-            try Gemma3.checkSourceShape(t, s, config, file: source.path)
-        }
-    }
-
-    /// Whether a source shape can produce output tensor `t` (element counts agree; selections and row cuts fit).
-    static func checkSourceShape(_ t: OutputTensor, _ s: [Int], _ c: Config, file: String) throws {
-        let count = s.reduce(1, *)
-        let ok: Bool
-        switch t.transform {
-        case .copy(let i?), .headsMajor(let i?):
-            ok = (s.first ?? 0) > i && count == s[0] * t.elementCount
-        case .leadingRows(let n):
-            ok = s.count == 2 && s[0] >= n && s[1] == t.ne[0]
-        case .copy(nil), .headsMajor(nil), .plusOne, .transpose:
-            ok = count == t.elementCount
-        }
-        guard ok else {
-            throw KilnError(.invalid, "shape \(s) does not fit \(t.name) (ne \(t.ne), \(t.transform))", file: file, tensor: t.source)
+            if let want = t.sourceShape, s != want {
+                throw KilnError(.invalid, "shape \(s) does not fit Gemma 3 \(config.sizeLabel) (expected \(want) for \(t.name))",
+                                file: source.path, tensor: t.source)
+            }
         }
     }
 
@@ -174,42 +160,44 @@ public struct Gemma3: Architecture {
         let c = config
         let n = names
         var out: [OutputTensor] = [
-            OutputTensor(name: "output_norm.weight", ne: [c.embedding], source: n.finalNorm, transform: .plusOne, role: .norm),
+            OutputTensor(name: "output_norm.weight", ne: [c.embedding], source: n.finalNorm, transform: .plusOne, role: .norm,
+                         sourceShape: [c.embedding]),
             OutputTensor(name: "token_embd.weight", ne: [c.embedding, c.vocabulary], source: n.embedding,
                          transform: .leadingRows(c.vocabulary), role: .embedding),
         ]
         let qRows = c.heads * c.headDim, kvRows = c.kvHeads * c.headDim
         for i in 0 ..< c.layers {
             let b = "blk.\(i)."
-            func norm(_ name: String, _ kind: Names.LayerNorm, _ len: Int) -> OutputTensor {
-                OutputTensor(name: b + name, ne: [len], source: n.layerNorm(i, kind), transform: .plusOne, role: .norm)
+            func norm(_ name: String, _ src: String, _ len: Int) -> OutputTensor {
+                OutputTensor(name: b + name, ne: [len], source: src, transform: .plusOne, role: .norm, sourceShape: [len])
             }
-            func w(_ name: String, _ ne: [Int], _ src: String, _ tr: TensorTransform) -> OutputTensor {
-                OutputTensor(name: b + name, ne: ne, source: src, transform: tr, role: .weight)
+            func w(_ name: String, _ ne: [Int], _ src: String, _ tr: TensorTransform, _ shape: [Int]) -> OutputTensor {
+                OutputTensor(name: b + name, ne: ne, source: src, transform: tr, role: .weight, sourceShape: shape)
             }
-            out.append(norm("attn_norm.weight", .preAttention, c.embedding))
-            out.append(OutputTensor(name: b + "attn_q_norm.weight", ne: [c.headDim], source: n.attnNorm(i, query: true), transform: .plusOne, role: .norm))
-            out.append(OutputTensor(name: b + "attn_k_norm.weight", ne: [c.headDim], source: n.attnNorm(i, query: false), transform: .plusOne, role: .norm))
-            out.append(norm("post_attention_norm.weight", .postAttention, c.embedding))
-            out.append(norm("ffn_norm.weight", .preFFW, c.embedding))
-            out.append(norm("post_ffw_norm.weight", .postFFW, c.embedding))
+            let (d, h, f) = (c.embedding, c.headDim, c.feedForward)
+            out.append(norm("attn_norm.weight", n.layerNorm(i, .preAttention), d))
+            out.append(norm("attn_q_norm.weight", n.attnNorm(i, query: true), h))
+            out.append(norm("attn_k_norm.weight", n.attnNorm(i, query: false), h))
+            out.append(norm("post_attention_norm.weight", n.layerNorm(i, .postAttention), d))
+            out.append(norm("ffn_norm.weight", n.layerNorm(i, .preFFW), d))
+            out.append(norm("post_ffw_norm.weight", n.layerNorm(i, .postFFW), d))
             switch layout {
             case .flax:
-                out.append(w("attn_q.weight", [c.embedding, qRows], n.flaxQ(i), .headsMajor(select: nil)))
-                out.append(w("attn_k.weight", [c.embedding, kvRows], n.flaxKV(i), .headsMajor(select: 0)))
-                out.append(w("attn_v.weight", [c.embedding, kvRows], n.flaxKV(i), .headsMajor(select: 1)))
-                out.append(w("attn_output.weight", [qRows, c.embedding], n.flaxO(i), .transpose))
-                out.append(w("ffn_gate.weight", [c.embedding, c.feedForward], n.flaxGating(i), .copy(select: 0)))
-                out.append(w("ffn_up.weight", [c.embedding, c.feedForward], n.flaxGating(i), .copy(select: 1)))
-                out.append(w("ffn_down.weight", [c.feedForward, c.embedding], n.flaxDown(i), .transpose))
+                out.append(w("attn_q.weight", [d, qRows], n.flaxQ(i), .headsMajor(select: nil), [c.heads, d, h]))
+                out.append(w("attn_k.weight", [d, kvRows], n.flaxKV(i), .headsMajor(select: 0), [2, c.kvHeads, d, h]))
+                out.append(w("attn_v.weight", [d, kvRows], n.flaxKV(i), .headsMajor(select: 1), [2, c.kvHeads, d, h]))
+                out.append(w("attn_output.weight", [qRows, d], n.flaxO(i), .transpose, [c.heads, h, d]))
+                out.append(w("ffn_gate.weight", [d, f], n.flaxGating(i), .copy(select: 0), [2, f, d]))
+                out.append(w("ffn_up.weight", [d, f], n.flaxGating(i), .copy(select: 1), [2, f, d]))
+                out.append(w("ffn_down.weight", [f, d], n.flaxDown(i), .transpose, [f, d]))
             case .huggingFace:
-                out.append(w("attn_q.weight", [c.embedding, qRows], n.hf(i, "self_attn.q_proj.weight"), .copy(select: nil)))
-                out.append(w("attn_k.weight", [c.embedding, kvRows], n.hf(i, "self_attn.k_proj.weight"), .copy(select: nil)))
-                out.append(w("attn_v.weight", [c.embedding, kvRows], n.hf(i, "self_attn.v_proj.weight"), .copy(select: nil)))
-                out.append(w("attn_output.weight", [qRows, c.embedding], n.hf(i, "self_attn.o_proj.weight"), .copy(select: nil)))
-                out.append(w("ffn_gate.weight", [c.embedding, c.feedForward], n.hf(i, "mlp.gate_proj.weight"), .copy(select: nil)))
-                out.append(w("ffn_up.weight", [c.embedding, c.feedForward], n.hf(i, "mlp.up_proj.weight"), .copy(select: nil)))
-                out.append(w("ffn_down.weight", [c.feedForward, c.embedding], n.hf(i, "mlp.down_proj.weight"), .copy(select: nil)))
+                out.append(w("attn_q.weight", [d, qRows], n.hf(i, "self_attn.q_proj.weight"), .copy(select: nil), [qRows, d]))
+                out.append(w("attn_k.weight", [d, kvRows], n.hf(i, "self_attn.k_proj.weight"), .copy(select: nil), [kvRows, d]))
+                out.append(w("attn_v.weight", [d, kvRows], n.hf(i, "self_attn.v_proj.weight"), .copy(select: nil), [kvRows, d]))
+                out.append(w("attn_output.weight", [qRows, d], n.hf(i, "self_attn.o_proj.weight"), .copy(select: nil), [d, qRows]))
+                out.append(w("ffn_gate.weight", [d, f], n.hf(i, "mlp.gate_proj.weight"), .copy(select: nil), [f, d]))
+                out.append(w("ffn_up.weight", [d, f], n.hf(i, "mlp.up_proj.weight"), .copy(select: nil), [f, d]))
+                out.append(w("ffn_down.weight", [f, d], n.hf(i, "mlp.down_proj.weight"), .copy(select: nil), [d, f]))
             }
         }
         return out.sorted { TensorOrder.precedes($0.name, $1.name) }

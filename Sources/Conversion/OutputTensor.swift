@@ -39,13 +39,16 @@ public struct OutputTensor: Sendable, Equatable {
     public var source: String
     public var transform: TensorTransform
     public var role: Role
+    /// The exact shape the source tensor must have (nil where the architecture checks it itself).
+    public var sourceShape: [Int]?
 
-    public init(name: String, ne: [Int], source: String, transform: TensorTransform, role: Role) {
+    public init(name: String, ne: [Int], source: String, transform: TensorTransform, role: Role, sourceShape: [Int]? = nil) {
         self.name = name
         self.ne = ne
         self.source = source
         self.transform = transform
         self.role = role
+        self.sourceShape = sourceShape
     }
 
     public var rowLength: Int { ne[0] }

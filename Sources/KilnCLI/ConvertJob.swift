@@ -82,7 +82,7 @@ public enum ConvertJob {
 
         let progress = ProgressBar("converting", total: plan.tensors.reduce(0) { $0 + $1.tensor.elementCount }, enabled: options.progress)
         let executor = PlanExecutor(threads: options.threads, progress: progress)
-        let inputs = [input, tokenizer] + ((source as? OrbaxCheckpoint).map { [$0.checkpointDirectory] } ?? [])
+        let inputs = [tokenizer] + source.inputPaths + ((source as? OrbaxCheckpoint).map { [$0.checkpointDirectory] } ?? [])
         let report = try executor.write(plan: plan, source: source, metadata: metadata, to: options.output, inputs: inputs)
         return summary(arch: arch, plan: plan, report: report, output: options.output)
     }

@@ -25,6 +25,9 @@ public final class AtomicOutputFile {
         for input in inputs where FileIdentity.same(path, input) {
             throw KilnError(.usage, "output path is the same file as the input \(input); choose another output", file: path)
         }
+        for input in inputs where FileIdentity.isDirectory(input) && FileIdentity.isInside(path, directory: input) {
+            throw KilnError(.usage, "output path lies inside the input checkpoint directory \(input); choose another output", file: path)
+        }
         let dir: String
         let base: String
         if let slash = path.lastIndex(of: "/") {
@@ -118,6 +121,21 @@ public enum FileIdentity {
     public static func isDirectory(_ path: String) -> Bool {
         var s = stat()
         return stat(path, &s) == 0 && (s.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// Whether `path` (which need not exist) resolves to a location inside `directory`.
+    public static func isInside(_ path: String, directory: String) -> Bool {
+        guard let dir = realPath(directory) else { return false }
+        let parent: String
+        if let slash = path.lastIndex(of: "/") { parent = String(path[..<slash]).isEmpty ? "/" : String(path[..<slash]) } else { parent = "." }
+        guard let p = realPath(parent) else { return false }
+        return p == dir || p.hasPrefix(dir.hasSuffix("/") ? dir : dir + "/")
+    }
+
+    public static func realPath(_ path: String) -> String? {
+        guard let r = realpath(path, nil) else { return nil }
+        defer { free(r) }
+        return String(cString: r)
     }
 
     public static func exists(_ path: String) -> Bool {

@@ -36,16 +36,20 @@ public protocol TensorSource: AnyObject, Sendable {
     var formatName: String { get }
     /// All tensors, in the source's own order.
     var tensors: [TensorInfo] { get }
+    /// Every file or directory the source reads from; an output may not overwrite or be placed inside any of them.
+    var inputPaths: [String] { get }
     /// Calls `body` with the stored bytes of leading-axis rows `rows` of `tensor`, in the stored element type.
     /// Memory-mapped sources pass a view into the mapping (no copy); compressed sources decode into a scratch buffer.
     func withBytes<R>(of tensor: TensorInfo, rows: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R
 }
 
 extension TensorSource {
+    public var inputPaths: [String] { [path] }
+
     /// The tensor named `name`, or a `.notFound` error naming the source.
     public func tensor(named name: String) throws(KilnError) -> TensorInfo {
         guard let t = tensors.first(where: { $0.name == name }) else {
-            throw KilnError(.notFound, "no tensor named '\(name)' (\(tensors.count) tensors in this \(formatName))", file: path)
+            throw KilnError(.notFound, "no tensor named '\(name)' (\(tensors.count) tensors in this \(formatName))", file: path, tensor: name)
         }
         return t
     }

@@ -7,6 +7,7 @@ public final class SafetensorsCheckpoint: TensorSource, @unchecked Sendable {
     public let path: String
     public var formatName: String { "safetensors" }
     public let files: [SafetensorsFile]
+    public var inputPaths: [String] { files.map(\.path) }
     public let tensors: [TensorInfo]
     /// Which file holds each tensor.
     private let fileIndex: [String: Int]
