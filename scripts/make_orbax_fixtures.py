@@ -23,7 +23,8 @@ gemma_flat (Kaggle-style root: tokenizer.model beside gemma3-1b-it-int4/, FLAT k
 Cases written with tensorstore directly (orbax never produces them; _METADATA is written in orbax's format):
 ts_zarr2 (padded edge chunks, zlib/gzip/none compressors, missing chunks -> fill_value, more dtypes,
 uncompressed OCDBT nodes, a small B+tree node size so the tree has interior nodes), ts_zarr3 (sharding_indexed
-with several inner chunks per shard, missing inner chunks, padded edges).
+with several inner chunks per shard, missing inner chunks, padded edges, numbered manifests, version_tree_arity_log2 = 1
+so the version tree has interior nodes), ts_empty (an OCDBT database whose latest root is the empty-tree marker).
 """
 import json
 import os
@@ -34,7 +35,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(os.path.dirname(HERE), 'fixtures', 'orbax')
 CASES = ['default', 'zarr3', 'no_ocdbt', 'no_ocdbt_zarr3', 'multichunk', 'uncompressed', 'manager',
-         'manager_default', 'gemma_flat', 'ts_zarr2', 'ts_zarr3', 'two_process']
+         'manager_default', 'gemma_flat', 'ts_zarr2', 'ts_zarr3', 'ts_empty', 'two_process']
 
 
 def det(shape, scale=1.0, offset=0.0):
@@ -167,7 +168,7 @@ def run_case(case):
     elif case in ('manager', 'manager_default'):
         mgr = ocp.CheckpointManager(ckpt, options=ocp.CheckpointManagerOptions(max_to_keep=3))
         for step in (0, 1):
-            t = {'w': jnp.asarray(np.full((3, 4), step, np.float32) + det((3, 4), 0.25)),
+            t = {'w': jnp.asarray((step + det((3, 4), 0.25)).astype(np.float32)),
                  'step_marker': jnp.asarray(np.full((3,), step, np.int32))}
             if case == 'manager':
                 mgr.save(step, args=ocp.args.Composite(
@@ -201,12 +202,18 @@ def run_case(case):
         t = ts_zarr2(str(ckpt))
     elif case == 'ts_zarr3':
         t = ts_zarr3(str(ckpt))
+    elif case == 'ts_empty':
+        # An OCDBT database whose latest generation has the empty-root marker (one key written, then deleted).
+        import tensorstore as ts
+        kv = ts.KvStore.open({'driver': 'ocdbt', 'base': f'file://{ckpt}/'}).result()
+        kv.write(b'x', b'1').result()
+        kv.delete_range(ts.KvStore.KeyRange()).result()
+        t = {}
     else:
         raise SystemExit(f'unknown case {case}')
-    if case == 'manager':
-        t = {'w': np.full((3, 4), 1, np.float32) + det((3, 4), 0.25), 'step_marker': np.full((3,), 1, np.int32)}
-    if case == 'manager_default':
-        t = {'w': np.full((3, 4), 1, np.float32) + det((3, 4), 0.25), 'step_marker': np.full((3,), 1, np.int32)}
+    if case in ('manager', 'manager_default'):
+        # The latest step (1) is what the reader opens.
+        t = {'w': (1 + det((3, 4), 0.25)).astype(np.float32), 'step_marker': np.full((3,), 1, np.int32)}
     write_expected(d, t)
     print('done', case)
 

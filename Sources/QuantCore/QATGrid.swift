@@ -43,30 +43,32 @@ public enum QATGrid {
     public static func packQ4_0(_ src: UnsafeBufferPointer<Float>, into dst: UnsafeMutableRawBufferPointer) -> Result<Stats, Miss> {
         precondition(src.count % 32 == 0 && dst.count >= src.count / 32 * 18)
         var stats = Stats()
-        var codes = [Int8](repeating: 0, count: 32)
-        for b in 0 ..< src.count / 32 {
-            let block = UnsafeBufferPointer(rebasing: src[b * 32 ..< b * 32 + 32])
-            let out = dst.baseAddress! + b * 18
-            stats.blocks += 1
-            switch recover(block, codes: &codes) {
-            case .zero:
-                stats.zeroBlocks += 1
-                out.storeBytes(of: UInt16(0), as: UInt16.self)
-                for j in 0 ..< 16 { out.storeBytes(of: UInt8(0x88), toByteOffset: 2 + j, as: UInt8.self) }
-            case .miss(let deviation):
-                return .failure(Miss(block: b, worstDeviation: deviation))
-            case .found(let d16, let exact, let err, let scaleErr):
-                if !exact { stats.inexactBlocks += 1 }
-                stats.maxAbsError = max(stats.maxAbsError, err)
-                stats.maxScaleRelError = max(stats.maxScaleRelError, scaleErr)
-                out.storeBytes(of: d16.littleEndian, as: UInt16.self)
-                for j in 0 ..< 16 {
-                    let lo = UInt8(Int(codes[j]) + 8), hi = UInt8(Int(codes[j + 16]) + 8)
-                    out.storeBytes(of: lo | hi << 4, toByteOffset: 2 + j, as: UInt8.self)
+        guard let base = src.baseAddress, let out0 = dst.baseAddress else { return .success(stats) }
+        return withUnsafeTemporaryAllocation(of: Int8.self, capacity: 64) { scratch in
+            let best = scratch.baseAddress!, trial = best + 32
+            for b in 0 ..< src.count / 32 {
+                let out = out0 + b * 18
+                stats.blocks += 1
+                switch recover(base + b * 32, best: best, trial: trial) {
+                case .zero:
+                    stats.zeroBlocks += 1
+                    out.storeBytes(of: UInt16(0), as: UInt16.self)
+                    for j in 0 ..< 16 { out.storeBytes(of: UInt8(0x88), toByteOffset: 2 + j, as: UInt8.self) }
+                case .miss(let deviation):
+                    return .failure(Miss(block: b, worstDeviation: deviation))
+                case .found(let d16, let exact, let err, let scaleErr):
+                    if !exact { stats.inexactBlocks += 1 }
+                    stats.maxAbsError = max(stats.maxAbsError, err)
+                    stats.maxScaleRelError = max(stats.maxScaleRelError, scaleErr)
+                    out.storeBytes(of: d16.littleEndian, as: UInt16.self)
+                    for j in 0 ..< 16 {
+                        let lo = UInt8(bitPattern: best[j] &+ 8), hi = UInt8(bitPattern: best[j + 16] &+ 8)
+                        out.storeBytes(of: lo | hi << 4, toByteOffset: 2 + j, as: UInt8.self)
+                    }
                 }
             }
+            return .success(stats)
         }
-        return .success(stats)
     }
 
     enum Recovery {
@@ -75,70 +77,79 @@ public enum QATGrid {
         case miss(Float)
     }
 
-    /// Recovers one block's codes (into `codes`) and fp16 scale.
-    static func recover(_ x: UnsafeBufferPointer<Float>, codes: inout [Int8]) -> Recovery {
+    /// Whether every element equals code × s (bit-exactly when `tolerance` is 0) with codes in [-8, 7]; writes the
+    /// codes to `q`. Returns nil on success, else the worst deviation relative to `s`.
+    @inline(__always)
+    static func onGrid(_ x: UnsafePointer<Float>, _ s: Float, tolerance: Float, _ q: UnsafeMutablePointer<Int8>) -> Float? {
+        let inv = 1 / s
+        var worst: Float = 0
+        for j in 0 ..< 32 {
+            // Round to nearest even without a libcall (ggml's nearest_int trick; |x/s| is tiny here).
+            let c = (x[j] * inv + 12_582_912) - 12_582_912
+            guard c >= -8, c <= 7 else { return .infinity }
+            let dev = abs(c * s - x[j])
+            if dev > tolerance { return max(worst, dev) / s }
+            worst = max(worst, dev)
+            q[j] = Int8(c)
+        }
+        return nil
+    }
+
+    /// Recovers one block's codes (into `best`) and fp16 scale; `trial` is scratch for 32 codes.
+    static func recover(_ x: UnsafePointer<Float>, best: UnsafeMutablePointer<Int8>, trial: UnsafeMutablePointer<Int8>) -> Recovery {
         var amax: Float = 0
-        var maxElement: Float = 0
-        for v in x {
+        var negativeExtreme = false
+        for j in 0 ..< 32 {
+            let v = x[j]
             guard v.isFinite else { return .miss(.infinity) }
-            if abs(v) > amax { amax = abs(v); maxElement = v }
+            if abs(v) > amax { amax = abs(v); negativeExtreme = v < 0 } else if abs(v) == amax && v < 0 { negativeExtreme = true }
         }
         if amax == 0 { return .zero }
-        var best: (d16: UInt16, exact: Bool, err: Float, scaleErr: Float, codes: [Int8])?
+        var bestErr = Float.infinity
+        var result: Recovery = .miss(.infinity)
         var closestMiss = Float.infinity
-        var trial = [Int8](repeating: 0, count: 32)
         for k in candidateCodes {
-            if k == 8 && maxElement > 0 { continue }  // only a negative extreme can sit on code -8
+            if k == 8 && !negativeExtreme { continue }  // only a negative extreme can sit on code -8
             let s0 = amax / Float(k)
             guard s0.isNormal else { continue }
-            // The fp32 scale that reproduces every element exactly, if one of s0's neighbours does.
-            var exactScale: Float?
-            var candidate = s0.nextDown.nextDown
-            for _ in 0 ..< 5 {
-                if reproduces(x, candidate, exactly: true, codes: &trial).ok { exactScale = candidate; break }
-                candidate = candidate.nextUp
+            // The fp32 scale that reproduces every element exactly: s0 or one of its neighbours.
+            var s = s0
+            var exact = false
+            var tries = 0
+            while tries < 5 {
+                let candidate = tries == 0 ? s0 : tries == 1 ? s0.nextUp : tries == 2 ? s0.nextDown : tries == 3 ? s0.nextUp.nextUp : s0.nextDown.nextDown
+                let miss = onGrid(x, candidate, tolerance: 0, trial)
+                if miss == nil { s = candidate; exact = true; break }
+                if tries == 0, miss == .infinity { tries = 5; break }  // codes out of range: no neighbour helps
+                tries += 1
             }
-            let s: Float
-            let exact: Bool
-            if let e = exactScale {
-                s = e
-                exact = true
-            } else {
-                let r = reproduces(x, s0, exactly: false, codes: &trial)
-                guard r.ok else { closestMiss = min(closestMiss, r.deviation); continue }
-                s = s0
-                exact = false
+            if !exact {
+                if let miss = onGrid(x, s0, tolerance: s0 * 8 * 0x1p-20, trial) {
+                    closestMiss = min(closestMiss, miss)
+                    continue
+                }
             }
             // Cost of storing the scale in fp16.
             let d16 = HalfFloat.floatToF16(s)
             let d = HalfFloat.f16ToFloat(d16)
             guard d.isFinite, d > 0 else { continue }
             var err: Float = 0
+            var g: Int32 = 0  // gcd of the codes
             for j in 0 ..< 32 { err = max(err, abs(Float(trial[j]) * d - x[j])) }
-            let scaleErr = abs(d - s) / s
-            if best == nil || err < best!.err {
-                best = (d16, exact, err, scaleErr, trial)
+            for j in 0 ..< 32 where g != 1 {
+                var a = g, b = Int32(abs(Int32(trial[j])))
+                while b != 0 { (a, b) = (b, a % b) }
+                g = a
             }
+            if err < bestErr {
+                bestErr = err
+                best.update(from: trial, count: 32)
+                result = .found(d16: d16, exact: exact, maxError: err, scaleRelError: abs(d - s) / s)
+            }
+            // Codes with no common factor admit no other scale with the same extreme code: done.
+            if k == 7 && g == 1 { break }
         }
-        guard let best else { return .miss(closestMiss) }
-        codes = best.codes
-        return .found(d16: best.d16, exact: best.exact, maxError: best.err, scaleRelError: best.scaleErr)
-    }
-
-    /// Whether every element equals code × s (bit-exactly in fp32, or within 2^-20 of the block scale × 8) with
-    /// codes in [-8, 7]; fills `codes`.
-    @inline(__always)
-    static func reproduces(_ x: UnsafeBufferPointer<Float>, _ s: Float, exactly: Bool, codes: inout [Int8]) -> (ok: Bool, deviation: Float) {
-        let tolerance = exactly ? 0 : s * 8 * 0x1p-20
-        var worst: Float = 0
-        for j in 0 ..< 32 {
-            let q = (x[j] / s).rounded(.toNearestOrEven)
-            guard q >= -8, q <= 7 else { return (false, .infinity) }
-            let dev = abs(q * s - x[j])
-            worst = max(worst, dev)
-            if dev > tolerance { return (false, worst / s) }
-            codes[j] = Int8(q)
-        }
-        return (true, worst)
+        if case .miss = result { return .miss(closestMiss) }
+        return result
     }
 }

@@ -59,7 +59,7 @@ enum JSON: Sendable, Equatable {
     }
 
     static func parse(_ bytes: [UInt8], file: String) throws(KilnError) -> JSON {
-        try bytes.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws(KilnError) -> JSON in try parse(b, file: file) }
+        try withBytesOf(bytes) { (b: UnsafeRawBufferPointer) throws(KilnError) -> JSON in try parse(b, file: file) }
     }
 }
 

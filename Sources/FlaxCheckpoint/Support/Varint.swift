@@ -28,3 +28,19 @@ extension ByteCursor {
         return Int(v)
     }
 }
+
+/// `Array.withUnsafeBytes` for closures that throw `KilnError` (the stdlib versions rethrow untyped errors).
+func withBytesOf<R>(_ a: [UInt8], _ f: (UnsafeRawBufferPointer) throws(KilnError) -> R) throws(KilnError) -> R {
+    let result: Result<R, KilnError> = a.withUnsafeBytes { b in
+        do throws(KilnError) { return .success(try f(b)) } catch { return .failure(error) }
+    }
+    return try result.get()
+}
+
+/// `Array.withUnsafeMutableBytes` for closures that throw `KilnError`.
+func withMutableBytesOf<R>(_ a: inout [UInt8], _ f: (UnsafeMutableRawBufferPointer) throws(KilnError) -> R) throws(KilnError) -> R {
+    let result: Result<R, KilnError> = a.withUnsafeMutableBytes { b in
+        do throws(KilnError) { return .success(try f(b)) } catch { return .failure(error) }
+    }
+    return try result.get()
+}

@@ -1,0 +1,48 @@
+import Foundation
+import GGUFWriter
+import KilnTestSupport
+import Testing
+import RefInference
+
+/// Shared loading of the tokenizer fixtures (see scripts/gen_tokenizer_fixtures.py and gen_tokenizer_goldens.py).
+enum TokenizerFixtures {
+    struct Case {
+        var text: String
+        var addBOS: Bool
+        var special: Bool
+        var ids: [Int32]
+        var detok: [UInt8]?
+    }
+
+    static func cases(_ relative: String) throws -> (version: String, cases: [Case]) {
+        let doc = try #require(try Fixtures.json(relative) as? [String: Any])
+        let raw = try #require(doc["cases"] as? [[String: Any]])
+        let cases = try raw.map { c in
+            Case(text: try #require(c["text"] as? String), addBOS: try #require(c["add_bos"] as? Bool),
+                 special: try #require(c["special"] as? Bool),
+                 ids: try #require(c["ids"] as? [Int]).map { Int32($0) },
+                 detok: (c["detok"] as? String).map { Array($0.utf8) } ?? (c["detok_bytes"] as? [Int]).map { $0.map { UInt8($0) } })
+        }
+        return (try #require(doc["llama_cpp_python"] as? String), cases)
+    }
+
+    static var tinyModelPath: String { Fixtures.path("tokenizer/tiny.model") }
+
+    /// The tokenizer.model rebuilt from the real 270M GGUF by `scripts/gen_tokenizer_fixtures.py --full-only --full GGUF`.
+    static var fullModelPath: String? {
+        let env = ProcessInfo.processInfo.environment
+        let path = (env["KILN_CACHE"] ?? (NSHomeDirectory() + "/.cache/kiln")) + "/gemma3-270m-tokenizer.model"
+        return FileManager.default.fileExists(atPath: path) ? path : nil
+    }
+
+    /// The real 270M GGUF's tokenizer, loaded once.
+    static let gemma270m: (file: GGUFFile, tokenizer: SPMTokenizer)? = {
+        guard let path = Fixtures.gemma270m, let file = try? GGUFFile(path: path),
+              let tokenizer = try? SPMTokenizer(metadata: file.metadata, file: path) else { return nil }
+        return (file, tokenizer)
+    }()
+
+    static func tinyTokenizer() throws -> SPMTokenizer {
+        SPMTokenizer(vocabulary: try GGUFVocabulary(sentencePiece: try SentencePieceModel(path: tinyModelPath)))
+    }
+}
