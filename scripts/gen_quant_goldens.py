@@ -13,7 +13,8 @@ Optional: GEMMA270M_GGUF=path adds a few real Gemma 3 270M rows (default ~/.cach
 skipped when absent; then gguf-py must be installed).
 
 What is recorded, per type: ggml_quantize_chunk(type, rows, imatrix=NULL) bytes -- what llama-quantize calls --,
-ggml's own to_float of those bytes, and the type's quantize_row_*_ref output when it differs from the chunk output.
+ggml's own to_float of those bytes, and the type's quantize_row_*_ref output when it differs from the chunk output
+(Q8_K, which ggml_quantize_chunk does not accept, is recorded from quantize_row_q8_K_ref).
 
 File formats (all little-endian):
   inputs.bin   "KQIN" u32 version=1, u32 ncases, then per case:
@@ -58,7 +59,9 @@ lib.ggml_get_type_traits.argtypes = [ctypes.c_int]
 
 # (name, ggml type id)
 TYPES = [("F32", 0), ("F16", 1), ("BF16", 30), ("Q4_0", 2), ("Q4_1", 3), ("Q5_0", 6), ("Q5_1", 7), ("Q8_0", 8),
-         ("Q2_K", 10), ("Q3_K", 11), ("Q4_K", 12), ("Q5_K", 13), ("Q6_K", 14)]
+         ("Q2_K", 10), ("Q3_K", 11), ("Q4_K", 12), ("Q5_K", 13), ("Q6_K", 14), ("Q8_K", 15)]
+# Q8_K (ggml's activation format) is not accepted by ggml_quantize_chunk; its goldens come from quantize_row_q8_K_ref.
+REF_ONLY = {15}
 
 
 def chunk_quantize(t, x):
@@ -72,16 +75,22 @@ def chunk_quantize(t, x):
 
 def ref_quantize(t, x):
     tr = lib.ggml_get_type_traits(t).contents
-    if not tr.from_float_ref:
+    # the traits of Q8_K carry no from_float_ref; its reference quantizer is exported under its own name
+    fn = ctypes.cast(lib.quantize_row_q8_K_ref, ctypes.c_void_p).value if t == 15 else tr.from_float_ref
+    if not fn:
         return None
     x = np.ascontiguousarray(x, dtype=np.float32).ravel()
     dst = np.zeros(lib.ggml_row_size(t, x.size), dtype=np.uint8)
-    ROW_FN(tr.from_float_ref)(x.ctypes.data, dst.ctypes.data, x.size)
+    ROW_FN(fn)(x.ctypes.data, dst.ctypes.data, x.size)
     return dst
 
 
 def to_float(t, q, n):
     tr = lib.ggml_get_type_traits(t).contents
+    if t == 15:  # Q8_K: exported under its own name
+        out = np.zeros(n, dtype=np.float32)
+        ROW_FN(ctypes.cast(lib.dequantize_row_q8_K, ctypes.c_void_p).value)(q.ctypes.data, out.ctypes.data, n)
+        return out
     if not tr.to_float:  # F32 has no converter: the bytes are the floats
         return np.frombuffer(q.tobytes(), dtype=np.float32).copy()
     out = np.zeros(n, dtype=np.float32)
@@ -101,6 +110,8 @@ def cases():
     c.append(("normal_s0.02", normal(2, 512, 0.02)))
     c.append(("normal_s100", normal(1, 256, 100.0)))
     c.append(("zeros", np.zeros((1, 256), f32)))
+    z = np.zeros((1, 256), f32); z[0, ::3] = -0.0; z[0, 100:132] = -0.0; z[0, 200] = 1e-3
+    c.append(("signed_zeros", z))
     o = normal(1, 256, 0.02); o[0, 37] = 50.0; o[0, 200] = -3.0
     c.append(("outlier", o))
     c.append(("const_pos", np.full((1, 256), 0.3, f32)))
@@ -160,7 +171,7 @@ def main():
         for ci, (name, x) in enumerate(cs):
             if x.shape[1] % blk:
                 continue
-            q = chunk_quantize(t, x)
+            q = ref_quantize(t, x) if t in REF_ONLY else chunk_quantize(t, x)
             d = to_float(t, q, x.size)
             r = ref_quantize(t, x)
             refb = b""
@@ -185,7 +196,12 @@ Quantized bytes come from `ggml_quantize_chunk(type, …, imatrix=NULL)`, dequan
 
 | type | cases | cases where quantize_row_*_ref differs from ggml_quantize_chunk |
 |---|---|---|
-""" + "\n".join(summary) + "\n")
+""" + "\n".join(summary) + """
+
+`gemma3-270m-q4_k_m.types.json` and `gemma3-270m-mixes.json` (type-mix goldens: the real Gemma 3 270M Q4_K_M file's
+tensor table, and llama.cpp's own per-tensor choice for every preset) come from `scripts/gen_quant_mix_golden.py`.
+`scripts/quant-harness/` runs the QuantCore tests and a quantize benchmark on their own.
+""")
     total = sum(os.path.getsize(os.path.join(OUT, n)) for n in os.listdir(OUT))
     print(f"{len(cs)} cases, {total} bytes in {OUT} (llama-cpp-python {llama_cpp.__version__}, ggml {ver} {commit})")
     print("\n".join(summary))

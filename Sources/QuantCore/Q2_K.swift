@@ -19,19 +19,28 @@ enum Q2_K {
     private static func quantizeBlock(_ x: UnsafePointer<Float>, _ yb: UnsafeMutableRawPointer, _ L: UnsafeMutablePointer<UInt8>,
                                       _ Laux: UnsafeMutablePointer<UInt8>, _ weights: UnsafeMutablePointer<Float>,
                                       _ mins: UnsafeMutablePointer<Float>, _ scales: UnsafeMutablePointer<Float>) {
-        let sc = yb.assumingMemoryBound(to: UInt8.self)
-        let qs = sc + 16
-        let q4scale: Float = 15
-        var maxScale: Float = 0
-        var maxMin: Float = 0
         for j in 0 ..< 16 {
             for l in 0 ..< 16 { weights[l] = abs(x[16 * j + l]) }
             var m: Float = 0
             scales[j] = KQuant.makeQkx2Quants(16, 3, x + 16 * j, weights, L + 16 * j, &m, Laux,
                                               rmin: -0.5, rdelta: 0.1, nstep: 15, useMad: true)
             mins[j] = m
+        }
+        finishBlock(x, yb, L, scales, mins)
+    }
+
+    /// Everything after the per-sub-block searches: 4-bit scale/min rounding, requantization, packing.
+    @inline(__always)
+    static func finishBlock(_ x: UnsafePointer<Float>, _ yb: UnsafeMutableRawPointer, _ L: UnsafeMutablePointer<UInt8>,
+                            _ scales: UnsafePointer<Float>, _ mins: UnsafePointer<Float>) {
+        let sc = yb.assumingMemoryBound(to: UInt8.self)
+        let qs = sc + 16
+        let q4scale: Float = 15
+        var maxScale: Float = 0
+        var maxMin: Float = 0
+        for j in 0 ..< 16 {
             if scales[j] > maxScale { maxScale = scales[j] }
-            if m > maxMin { maxMin = m }
+            if mins[j] > maxMin { maxMin = mins[j] }
         }
         if maxScale > 0 {
             let iscale = q4scale / maxScale

@@ -16,13 +16,20 @@ enum Q3_K {
     @inline(__always)
     private static func quantizeBlock(_ x: UnsafePointer<Float>, _ yb: UnsafeMutableRawPointer,
                                       _ L: UnsafeMutablePointer<Int8>, _ scales: UnsafeMutablePointer<Float>) {
+        for j in 0 ..< 16 { scales[j] = KQuant.makeQ3Quants(16, 4, x + 16 * j, L + 16 * j) }
+        finishBlock(x, yb, L, scales)
+    }
+
+    /// Everything after the per-sub-block searches: 6-bit scale rounding, requantization, packing.
+    @inline(__always)
+    static func finishBlock(_ x: UnsafePointer<Float>, _ yb: UnsafeMutableRawPointer,
+                            _ L: UnsafeMutablePointer<Int8>, _ scales: UnsafePointer<Float>) {
         let hmask = yb.assumingMemoryBound(to: UInt8.self)
         let qs = hmask + 32
         let ysc = hmask + 96
         var maxScale: Float = 0
         var amax: Float = 0
         for j in 0 ..< 16 {
-            scales[j] = KQuant.makeQ3Quants(16, 4, x + 16 * j, L + 16 * j)
             let s = abs(scales[j])
             if s > amax { amax = s; maxScale = scales[j] }
         }
