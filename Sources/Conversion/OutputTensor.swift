@@ -12,6 +12,10 @@ public enum TensorTransform: Sendable, Equatable, CustomStringConvertible {
     case transpose
     /// The first `rows` rows of a row-major source (drops padding rows, e.g. HF's 64 extra embedding rows).
     case leadingRows(Int)
+    /// The source (after `select` takes one index of the leading axis) with its axes reordered: output axis `i` is
+    /// source axis `axes[i]`, values in row-major order of the permuted shape. The output's `ne` may be any shape with
+    /// that many values, so identity `axes` is a plain reshape (e.g. `(1, P, W)` → `(P, W)`, `(heads, hd)` → `(heads·hd)`).
+    case permute([Int], select: Int?)
 
     public var description: String {
         switch self {
@@ -22,6 +26,9 @@ public enum TensorTransform: Sendable, Equatable, CustomStringConvertible {
         case .headsMajor(let i?): "select[\(i)],heads(D,H)->(H,D)"
         case .transpose: "transpose"
         case .leadingRows(let n): "rows[0..<\(n)]"
+        case .permute(let axes, let select):
+            (select.map { "select[\($0)]," } ?? "")
+                + (axes == Array(axes.indices) ? "reshape" : "permute(" + axes.map(String.init).joined(separator: ",") + ")")
         }
     }
 }

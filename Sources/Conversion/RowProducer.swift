@@ -77,6 +77,15 @@ struct RowProducer {
                     }
                 }
             }
+        case .permute(let axes, let select):
+            let shape = select == nil ? info.shape : Array(info.shape.dropFirst())
+            var src = [Float](repeating: 0, count: n)
+            try src.withUnsafeMutableBufferPointer { buf in
+                if let i = select { try decode(rows: i ..< i + 1, into: buf) } else { try decode(rows: 0 ..< info.rowCount, into: buf) }
+            }
+            src.withUnsafeBufferPointer { s in
+                out.withUnsafeMutableBufferPointer { o in Permute.apply(s.baseAddress!, o.baseAddress!, shape: shape, axes: axes) }
+            }
         case .transpose:
             let cols = info.shape.last ?? 1
             let rows = n / max(cols, 1)
@@ -109,6 +118,38 @@ enum Transpose {
                 c0 = c1
             }
             r0 = r1
+        }
+    }
+}
+
+/// N-dimensional axis permutation of a row-major array.
+enum Permute {
+    /// `dst` = `src` (row-major, `shape`) with output axis `i` = source axis `axes[i]`, row-major.
+    static func apply(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, shape: [Int], axes: [Int]) {
+        precondition(axes.count == shape.count && Set(axes) == Set(shape.indices), "axes \(axes) do not permute \(shape.count) axes")
+        let count = shape.reduce(1, *)
+        guard count > 0 else { return }
+        guard !shape.isEmpty else { dst[0] = src[0]; return }
+        var srcStride = [Int](repeating: 1, count: shape.count)
+        for a in stride(from: shape.count - 2, through: 0, by: -1) { srcStride[a] = srcStride[a + 1] * shape[a + 1] }
+        let outShape = axes.map { shape[$0] }
+        let step = axes.map { srcStride[$0] }  // source stride of each output axis
+        let last = outShape.count - 1
+        let inner = outShape[last], innerStep = step[last]
+        var index = [Int](repeating: 0, count: outShape.count)  // output index of the current row's first value
+        var o = 0
+        while o < count {
+            var base = 0
+            for a in 0 ..< last { base += index[a] * step[a] }
+            for k in 0 ..< inner { dst[o + k] = src[base + k * innerStep] }
+            o += inner
+            var a = last - 1
+            while a >= 0 {
+                index[a] += 1
+                if index[a] < outShape[a] { break }
+                index[a] = 0
+                a -= 1
+            }
         }
     }
 }

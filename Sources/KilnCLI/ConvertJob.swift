@@ -19,6 +19,10 @@ public struct ConvertOptions: Sendable {
     public var allowRequantize = false
     public var dryRun = false
     public var progress = Terminal.stderrIsTTY
+    /// Where the vision tower's llama.cpp mmproj GGUF goes (default: `mmproj-<output name>` beside the output).
+    public var mmproj: String?
+    /// Do not write the mmproj even when the checkpoint has a vision tower.
+    public var noMMProj = false
 
     public init(output: String) { self.output = output }
 }
@@ -32,9 +36,32 @@ public enum ConvertJob {
             guard options.type != "auto" || options.embeddingType != nil || !options.tensorTypes.isEmpty else {
                 return try GGUFRewrite.run(source: gguf, output: options.output)
             }
-            throw KilnError(.unsupported, "requantizing a GGUF file is not available yet", file: input)
+            return try requantize(gguf, options: options)
         }
         return try convertCheckpoint(source, input: input, options: options)
+    }
+
+    /// GGUF → GGUF with a llama-quantize type mix (`--type` names a preset such as Q4_K_M or a type such as Q8_0).
+    static func requantize(_ gguf: GGUFFile, options o: ConvertOptions) throws -> String {
+        let name = o.type.lowercased() == "auto" ? gguf.metadata[key: "general.file_type"].flatMap { $0.intValue }.flatMap { QuantMix.preset(fileType: UInt32($0))?.name } ?? "F16" : o.type
+        guard var mix = QuantMix.preset(named: name) else {
+            throw KilnError(.usage, "unknown --type '\(o.type)' for a GGUF input (one of " + QuantMix.presetNames.joined(separator: ", ") + ")")
+        }
+        if let e = o.embeddingType {
+            guard let t = GGMLType.named(e) else { throw KilnError(.usage, "unknown --embedding-type '\(e)'") }
+            mix.tokenEmbeddingType = t
+        }
+        for spec in o.tensorTypes { try mix.addOverride(spec) }
+        let (plan, metadata, warnings) = try RequantizePlan.make(gguf, mix: mix, allowRequantize: o.allowRequantize)
+        if o.dryRun { return plan.text + "tensor data: \(TextTable.grouped(plan.dataBytes)) bytes" }
+        for w in warnings { Terminal.error(w) }
+        let progress = ProgressBar("quantizing", total: plan.tensors.reduce(0) { $0 + $1.tensor.elementCount }, enabled: o.progress)
+        let report = try PlanExecutor(threads: o.threads, progress: progress)
+            .write(plan: plan, source: gguf, metadata: metadata, to: o.output, inputs: [gguf.path])
+        var counts: [String: Int] = [:]
+        for p in plan.tensors { counts[p.type.name, default: 0] += 1 }
+        return "wrote \(o.output) (\(mix.name)): \(report.tensors) tensors (" + counts.keys.sorted().map { "\(counts[$0]!) \($0)" }.joined(separator: ", ")
+            + "), \(TextTable.grouped(report.bytes)) bytes of tensor data in \(String(format: "%.2f", report.seconds)) s"
     }
 
     static func typeRequest(_ o: ConvertOptions) throws -> TypeRequest {
@@ -71,8 +98,9 @@ public enum ConvertJob {
         let vocabulary = try family.vocabulary(tokenizerModel: tokenizer)
         let arch = try family.init(source: source, vocabularySize: vocabulary.count)
         let plan = try ConversionPlan(outputs: arch.outputTensors, request: try typeRequest(options))
+        let mmproj = try MMProjJob.plan(arch: arch, source: source, options: options)
         if options.dryRun {
-            return arch.summary + "\n" + plan.text + "tensor data: \(TextTable.grouped(plan.dataBytes)) bytes"
+            return arch.summary + "\n" + plan.text + "tensor data: \(TextTable.grouped(plan.dataBytes)) bytes" + MMProjJob.dryRunText(mmproj)
         }
         let name = options.modelName ?? defaultModelName(source, input: input)
         var metadata = arch.metadata(modelName: name)
@@ -85,6 +113,7 @@ public enum ConvertJob {
         let inputs = [tokenizer] + source.inputPaths + ((source as? OrbaxCheckpoint).map { [$0.checkpointDirectory] } ?? [])
         let report = try executor.write(plan: plan, source: source, metadata: metadata, to: options.output, inputs: inputs)
         return summary(arch: arch, plan: plan, report: report, output: options.output)
+            + (try MMProjJob.finish(mmproj, source: source, modelName: name, inputs: inputs, options: options))
     }
 
     static func defaultModelName(_ source: any TensorSource, input: String) -> String {

