@@ -32,7 +32,7 @@ demo: build
 # then the command-line checks (exit codes, messages, byte-identical rewrite).
 test: build
 	@KILN_GEMMA270M="$$(bash scripts/prepare-real-model.sh)" && export KILN_GEMMA270M && \
-	$(SWIFT) test -c release && \
+	$(SWIFT) test -c release -Xswiftc -enable-testing --scratch-path .build-test && \
 	bash scripts/cli-checks.sh
 
 bench: build

@@ -10,6 +10,9 @@ Outputs (all deterministic from fixed seeds; small):
   OCDBT + zarr2 + zstd), float32 weights that lie exactly on a symmetric int4 grid (code × scale, one scale per 32
   inputs; codes in [-7, 7], and [-8, 7] in the layers listed in CODES8_TENSORS), 6 layers (5 local + 1 global).
 - tiny-kaggle-vision/ : the same plus a tiny SigLIP tower and the multimodal projector (names as in the Kaggle release).
+- tiny-hf-vision/ : tiny-kaggle-vision's weights in HF Gemma3ForConditionalGeneration layout (config.json,
+  preprocessor_config.json): the reference values for the mmproj (scripts/check_mmproj.py, VisionConversionTests).
+- tiny-kaggle-vision-noproj/ : a 1-layer vision checkpoint whose mm_input_projection is missing (gemma#189).
 - tiny-hf/ : the same text weights in Hugging Face Gemma3ForCausalLM layout (model.safetensors + config.json + tokenizer.model).
 - tiny-hf-offgrid/ : a 1-layer HF checkpoint whose weights are NOT on a grid (for the error path).
 The HF checkpoint doubles as the expected values: its (out, in) matrices are the GGUF layout, so every tensor Kiln
@@ -134,6 +137,79 @@ def vision_tree(rng, width=64, depth=2, mlp=128, heads=4, patch=14, positions=25
     return t
 
 
+def siglip_to_hf(tree, prefix="vision_tower.vision_model.", projector="multi_modal_projector."):
+    """The Flax SigLIP tower + projector in HF Gemma3ForConditionalGeneration names and layouts, by the formulas of
+    transformers' Gemma 3 / gau-nernst `convert_siglip`: conv kernel.transpose(3, 2, 0, 1); q/k/v kernel (W, heads, hd)
+    -> flatten(1, 2).T, bias.reshape(-1); out kernel (heads, hd, W) -> flatten(0, 1).T; Dense kernel.T;
+    pos_embedding.squeeze(0); LayerNorm scale -> weight. This is the reference every mmproj tensor is checked against."""
+    P = "SigLiPFromPatches_0/siglip_encoder"
+    out = {}
+    emb = tree[f"{P}/embedding"]
+    out[prefix + "embeddings.patch_embedding.weight"] = emb["kernel"].transpose(3, 2, 0, 1)
+    out[prefix + "embeddings.patch_embedding.bias"] = emb["bias"]
+    out[prefix + "embeddings.position_embedding.weight"] = tree[P]["pos_embedding"].squeeze(0)
+    j = 0
+    while f"{P}/Transformer/encoderblock_{j}/LayerNorm_0" in tree:
+        e, h = f"{P}/Transformer/encoderblock_{j}", f"{prefix}encoder.layers.{j}."
+        for ln, name in (("LayerNorm_0", "layer_norm1"), ("LayerNorm_1", "layer_norm2")):
+            out[h + name + ".weight"] = tree[f"{e}/{ln}"]["scale"]
+            out[h + name + ".bias"] = tree[f"{e}/{ln}"]["bias"]
+        for flax, name in (("query", "q_proj"), ("key", "k_proj"), ("value", "v_proj")):
+            k = tree[f"{e}/MultiHeadDotProductAttention_0/{flax}"]
+            w = k["kernel"]
+            out[h + f"self_attn.{name}.weight"] = w.reshape(w.shape[0], -1).T
+            out[h + f"self_attn.{name}.bias"] = k["bias"].reshape(-1)
+        o = tree[f"{e}/MultiHeadDotProductAttention_0/out"]
+        out[h + "self_attn.out_proj.weight"] = o["kernel"].reshape(-1, o["kernel"].shape[-1]).T
+        out[h + "self_attn.out_proj.bias"] = o["bias"]
+        for flax, name in (("Dense_0", "fc1"), ("Dense_1", "fc2")):
+            out[h + f"mlp.{name}.weight"] = tree[f"{e}/MlpBlock_0/{flax}"]["kernel"].T
+            out[h + f"mlp.{name}.bias"] = tree[f"{e}/MlpBlock_0/{flax}"]["bias"]
+        j += 1
+    out[prefix + "post_layernorm.weight"] = tree[f"{P}/Transformer/encoder_norm"]["scale"]
+    out[prefix + "post_layernorm.bias"] = tree[f"{P}/Transformer/encoder_norm"]["bias"]
+    if "transformer/embedder/mm_input_projection" in tree:
+        out[projector + "mm_input_projection_weight"] = tree["transformer/embedder/mm_input_projection"]["w"]
+    out[projector + "mm_soft_emb_norm.weight"] = tree["transformer/embedder/mm_soft_embedding_norm"]["scale"]
+    return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in out.items()}
+
+
+def save_hf_vision(w, layers, vocab, vtree, path, tok):
+    """HF Gemma3ForConditionalGeneration layout as on the Hub (language_model.model.*, vision_tower.vision_model.*,
+    multi_modal_projector.*), the embedding padded with 64 rows as HF does for the multimodal models."""
+    from safetensors.numpy import save_file
+    os.makedirs(path, exist_ok=True)
+    t = {"language_model." + k: v for k, v in hf_names(w, layers).items()}
+    emb = t["language_model.model.embed_tokens.weight"]
+    t["language_model.model.embed_tokens.weight"] = np.pad(emb, ((0, 64), (0, 0)))
+    t.update(siglip_to_hf(vtree))
+    save_file(t, os.path.join(path, "model.safetensors"), metadata={"format": "pt"})
+    P = "SigLiPFromPatches_0/siglip_encoder"
+    positions, width = vtree[P]["pos_embedding"].shape[1:]
+    patch = vtree[f"{P}/embedding"]["kernel"].shape[0]
+    heads = vtree[f"{P}/Transformer/encoderblock_0/MultiHeadDotProductAttention_0/query"]["kernel"].shape[1]
+    mlp = vtree[f"{P}/Transformer/encoderblock_0/MlpBlock_0/Dense_0"]["kernel"].shape[1]
+    depth = sum(1 for k in vtree if k.endswith("/LayerNorm_0"))
+    side = int(round(positions ** 0.5))
+    cfg = {"architectures": ["Gemma3ForConditionalGeneration"], "model_type": "gemma3", "mm_tokens_per_image": 256,
+           "boi_token_index": 5, "eoi_token_index": 6, "image_token_index": 4, "torch_dtype": "float32",
+           "text_config": {"model_type": "gemma3_text", "hidden_size": D, "intermediate_size": F, "num_hidden_layers": layers,
+                           "num_attention_heads": N, "num_key_value_heads": K, "head_dim": H, "vocab_size": vocab + 64,
+                           "sliding_window": 1024, "rms_norm_eps": 1e-6, "rope_theta": 1000000.0,
+                           "rope_scaling": {"rope_type": "linear", "factor": 8.0}, "max_position_embeddings": 131072},
+           "vision_config": {"model_type": "siglip_vision_model", "hidden_size": int(width), "intermediate_size": int(mlp),
+                             "num_hidden_layers": depth, "num_attention_heads": int(heads), "patch_size": int(patch),
+                             "image_size": side * int(patch), "layer_norm_eps": 1e-6, "vision_use_head": False}}
+    with open(os.path.join(path, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+    pre = {"image_processor_type": "Gemma3ImageProcessor", "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5],
+           "image_seq_length": 256, "size": {"height": side * int(patch), "width": side * int(patch)},
+           "processor_class": "Gemma3Processor", "do_normalize": True, "do_rescale": True, "rescale_factor": 1 / 255}
+    with open(os.path.join(path, "preprocessor_config.json"), "w") as f:
+        json.dump(pre, f, indent=2)
+    shutil.copy(tok, os.path.join(path, "tokenizer.model"))
+
+
 def save_orbax(tree, path):
     import orbax.checkpoint as ocp
     from etils import epath
@@ -191,6 +267,20 @@ def main():
     tree = to_flax(w, L)
     tree.update(vision_tree(np.random.default_rng(5)))
     save_orbax(tree, os.path.join(vis, "gemma3-tiny-vision-int4"))
+
+    save_hf_vision(w, L, vocab, vision_tree(np.random.default_rng(5)), os.path.join(ROOT, "tiny-hf-vision"), tok)
+
+    # A vision checkpoint without transformer/embedder/mm_input_projection (google-deepmind/gemma#189): 1 text layer,
+    # a 1-block tower.
+    noproj = os.path.join(ROOT, "tiny-kaggle-vision-noproj")
+    os.makedirs(noproj, exist_ok=True)
+    shutil.copy(tok, os.path.join(noproj, "tokenizer.model"))
+    w1 = make_weights(1, vocab, 1)
+    tree = to_flax(w1, 1)
+    vt = vision_tree(np.random.default_rng(6), depth=1)
+    del vt["transformer/embedder/mm_input_projection"]
+    tree.update(vt)
+    save_orbax(tree, os.path.join(noproj, "gemma3-tiny-vision-noproj"))
 
     save_hf(w, L, vocab, os.path.join(ROOT, "tiny-hf"), tok)
     off = make_weights(2, vocab, 1, on_grid=False)

@@ -46,6 +46,10 @@ enum MMProjJob {
             guard !FileIdentity.same(path, options.output) && path != options.output else {
                 throw KilnError(.usage, "the mmproj path is the text model's output; choose another with --mmproj", file: path)
             }
+            let dir = (path as NSString).deletingLastPathComponent
+            guard dir.isEmpty || FileIdentity.isDirectory(dir) else {
+                throw KilnError(.notFound, "the mmproj's directory does not exist", file: path)
+            }
             let weightType = TypeRequest.mmprojWeightType(forTextType: options.type)
             let plan = try ConversionPlan(outputs: projector.outputTensors, request: projector.typeRequest(weightType: weightType))
             return .write(Planned(projector: projector, plan: plan, path: path))

@@ -12,10 +12,9 @@ import Testing
 /// checked against llama-quantize's.
 @Suite(.enabled(if: Fixtures.gemma270m != nil, "run scripts/fetch-gemma270m.sh (make test does)"), .serialized)
 struct RequantizeTests {
-    static let golden = try! Fixtures.json("quant/requantize-270m.json") as! [String: Any]
-
     static func digest(from: String, type: String) -> String? {
-        (golden["outputs"] as! [[String: Any]]).first { $0["from"] as? String == from && $0["type"] as? String == type }?["sha256"] as? String
+        let golden = try! Fixtures.json("quant/requantize-270m.json") as! [String: Any]
+        return (golden["outputs"] as! [[String: Any]]).first { $0["from"] as? String == from && $0["type"] as? String == type }?["sha256"] as? String
     }
 
     static func requantize(_ input: String, _ type: String, to output: String, threads: Int = 2, allow: Bool = false) throws {
