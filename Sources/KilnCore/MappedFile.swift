@@ -59,6 +59,18 @@ public final class MappedFile: @unchecked Sendable {
         return UnsafeRawBufferPointer(rebasing: bytes[range])
     }
 
+    /// Lets the kernel drop the resident pages under `view` (a view into this file) once it has been consumed, so
+    /// streaming through a large file does not grow the resident set; later reads fault the pages back in.
+    public func releasePages(of view: UnsafeRawBufferPointer) {
+        guard let base, let start = view.baseAddress, view.count > 0 else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let offset = start - UnsafeRawPointer(base)
+        guard offset >= 0, offset + view.count <= bytes.count else { return }
+        let lo = offset / page * page
+        let hi = min((offset + view.count + page - 1) / page * page, bytes.count)
+        _ = madvise(base + lo, hi - lo, MADV_DONTNEED)
+    }
+
     deinit {
         if let base { munmap(base, bytes.count) }
     }

@@ -169,6 +169,8 @@ final class OCDBTDatabase: KeyValueStore {
                 e.message += " (value of OCDBT key '\(key)' in \(location))"
                 throw e
             }
+            // Chunk values are read once per conversion: give their pages back after decoding.
+            defer { try? cache.file(path).releasePages(of: view) }
             return try body(view)
         }
     }
