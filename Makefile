@@ -22,8 +22,7 @@ deps:
 	fi
 
 build: deps
-	$(SWIFT) build -c release --product convert
-	$(SWIFT) build -c release --product inspect
+	$(SWIFT) build -c release
 
 demo: build
 	@bash scripts/demo.sh

@@ -1,17 +1,28 @@
 #!/usr/bin/env bash
-# `make demo`: the main job on a bundled example. Until checkpoint conversion lands, that is: inspect a bundled GGUF
-# (written by gguf-py), rewrite it through Kiln's reader and writer, and show the copy is byte-identical.
+# `make demo`: the main job on a bundled example. A tiny Gemma 3 checkpoint in Kaggle's int4 layout (written by the
+# real orbax library, with a SigLIP vision tower and a SentencePiece tokenizer.model) is converted to a llama.cpp
+# GGUF — QAT weights packed losslessly as Q4_0 — plus its mmproj, then inspected.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.build/release
-example=fixtures/gguf/all-value-types.gguf
-out=$(mktemp -d)/demo.gguf
-echo "== inspect $example"
-$bin/inspect "$example"
+example=fixtures/gemma3/tiny-kaggle-vision
+out=$(mktemp -d)
+echo "== inspect $example (Orbax checkpoint)"
+$bin/inspect "$example" | head -12
+echo "   ..."
 echo
-echo "== convert $example -o $out"
-$bin/convert "$example" -o "$out"
-echo "== byte-identical: $(cmp -s "$example" "$out" && echo yes || echo NO)"
+echo "== convert $example -o $out/gemma3-tiny.gguf"
+$bin/convert "$example" -o "$out/gemma3-tiny.gguf"
 echo
-echo "== inspect --tensor t.f32 --stats --json"
-$bin/inspect "$example" --tensor t.f32 --stats --json
+echo "== inspect $out/gemma3-tiny.gguf"
+$bin/inspect "$out/gemma3-tiny.gguf" | sed -n '1,4p;/^tensors/,/blk.0.ffn_up/p;/^total/,$p'
+echo
+echo "== inspect --tensor blk.0.attn_q.weight --stats (dequantized Q4_0)"
+$bin/inspect "$out/gemma3-tiny.gguf" --tensor blk.0.attn_q.weight --stats
+if [ -x $bin/chat ]; then
+  echo
+  echo "== chat (random tiny weights: the words are nonsense, the machinery is real)"
+  $bin/chat "$out/gemma3-tiny.gguf" -p "the capital of france is" --raw -n 8 --temp 0 || true
+fi
+echo
+echo "outputs in $out"
