@@ -33,60 +33,115 @@ public struct PlanExecutor {
         let infos = plan.tensors.map { GGUFTensorInfo(name: $0.tensor.name, ne: $0.tensor.ne, type: $0.type) }
         let writer = try GGUFStreamWriter(path: path, metadata: metadata, tensors: infos, inputs: inputs)
         var report = ConversionReport()
-        for p in plan.tensors {
-            do {
-                try encode(p, source: source, writer: writer, report: &report)
-            } catch let e as KilnError {
-                throw e.inTensor(p.tensor.name)
-            }
-            report.tensors += 1
-            report.bytes += p.byteCount
-            progress?.advance(p.tensor.elementCount, note: p.tensor.name)
+
+        // A reader thread decodes source rows ahead of us (bounded), while this thread quantizes and writes.
+        let queue = BlockQueue(limitBytes: 4 * blockValues * 4)
+        let done = DispatchSemaphore(value: 0)
+        let reader = Thread { [blockValues] in
+            PlanExecutor.produce(plan, source: source, into: queue, blockValues: blockValues)
+            done.signal()
         }
+        reader.stackSize = 1 << 20
+        reader.start()
+        defer {
+            queue.cancel()
+            done.wait()  // the reader must be finished before `source` may go away
+        }
+
+        var lossless = Set<Int>()
+        consume: while true {
+            switch queue.pop() {
+            case .rows(let index, let firstRow, let values):
+                let p = plan.tensors[index]
+                do {
+                    try values.withUnsafeBufferPointer { all in
+                        let rowLength = p.tensor.rowLength
+                        let rowsPerBlock = max(1, blockValues / rowLength)
+                        var r = 0
+                        let rows = all.count / rowLength
+                        while r < rows {
+                            let n = min(rowsPerBlock, rows - r)
+                            let bytes = try encodeBlock(p, UnsafeBufferPointer(rebasing: all[r * rowLength ..< (r + n) * rowLength]),
+                                                        firstRow: firstRow + r, report: &report)
+                            try bytes.withUnsafeBytes { try writer.write($0) }
+                            r += n
+                        }
+                    }
+                } catch let e as KilnError {
+                    throw e.inTensor(p.tensor.name)
+                }
+                if p.mode == .qatLossless { lossless.insert(index) }
+            case .passthrough(let index):
+                let p = plan.tensors[index]
+                do {
+                    let info = try source.tensor(named: p.tensor.source)
+                    let rowsPerBlock = max(1, blockValues / max(info.elementsPerRow, 1))
+                    var r = 0
+                    while r < info.rowCount {
+                        let n = min(rowsPerBlock, info.rowCount - r)
+                        try source.withBytes(of: info, rows: r ..< r + n) { try writer.write($0) }
+                        r += n
+                    }
+                } catch let e as KilnError {
+                    throw e.inTensor(p.tensor.name)
+                }
+                report.tensors += 1
+                report.bytes += p.byteCount
+                progress?.advance(p.tensor.elementCount, note: p.tensor.name)
+            case .tensorDone(let index):
+                let p = plan.tensors[index]
+                report.tensors += 1
+                report.bytes += p.byteCount
+                progress?.advance(p.tensor.elementCount, note: p.tensor.name)
+            case .failed(let error):
+                throw error
+            case .end:
+                break consume
+            }
+        }
+        report.losslessTensors = lossless.count
         try writer.finish()
         progress?.finish()
         report.seconds = Date().timeIntervalSince(start)
         return report
     }
 
-    private func encode(_ p: PlannedTensor, source: any TensorSource, writer: GGUFStreamWriter, report: inout ConversionReport) throws {
-        if p.mode == .passthrough {
-            let info = try source.tensor(named: p.tensor.source)
-            let rowsPerBlock = max(1, blockValues / max(info.elementsPerRow, 1))
-            var r = 0
-            while r < info.rowCount {
-                let n = min(rowsPerBlock, info.rowCount - r)
-                try source.withBytes(of: info, rows: r ..< r + n) { try writer.write($0) }
-                r += n
-            }
-            return
-        }
-        let producer = try RowProducer(source: source, tensor: p.tensor)
-        let rowLength = p.tensor.rowLength
-        let rows = p.tensor.rowCount
-        let rowsPerBlock = max(1, blockValues / rowLength)
-        var whole: [Float]? = producer.streams ? nil : try producer.all()
-        var scratch = [Float](repeating: 0, count: producer.streams ? min(rowsPerBlock, rows) * rowLength : 0)
-        var r = 0
-        var lossless = true
-        while r < rows {
-            let n = min(rowsPerBlock, rows - r)
-            let count = n * rowLength
-            let bytes: [UInt8]
-            if producer.streams {
-                try scratch.withUnsafeMutableBufferPointer { try producer.rows(r ..< r + n, into: $0) }
-                bytes = try scratch.withUnsafeBufferPointer { try encodeBlock(p, UnsafeBufferPointer(rebasing: $0[0 ..< count]), firstRow: r, report: &report) }
-            } else {
-                bytes = try whole!.withUnsafeBufferPointer {
-                    try encodeBlock(p, UnsafeBufferPointer(rebasing: $0[r * rowLength ..< r * rowLength + count]), firstRow: r, report: &report)
+    /// The reader: decodes each planned tensor's rows (row blocks for streamable tensors, whole tensors otherwise)
+    /// and queues them in plan order. Stops at the first error (queued as `.failed`) or when the consumer cancels.
+    static func produce(_ plan: ConversionPlan, source: any TensorSource, into queue: BlockQueue, blockValues: Int) {
+        do {
+            for (index, p) in plan.tensors.enumerated() {
+                guard !queue.isCancelled else { return }
+                if p.mode == .passthrough {
+                    queue.push(.passthrough(index: index))
+                    continue
                 }
+                let producer: RowProducer
+                do { producer = try RowProducer(source: source, tensor: p.tensor) } catch let e as KilnError { throw e.inTensor(p.tensor.name) }
+                if producer.streams {
+                    let rowLength = p.tensor.rowLength, rows = p.tensor.rowCount
+                    let rowsPerBlock = max(1, blockValues / rowLength)
+                    var r = 0
+                    while r < rows {
+                        let n = min(rowsPerBlock, rows - r)
+                        var values = [Float](repeating: 0, count: n * rowLength)
+                        do {
+                            try values.withUnsafeMutableBufferPointer { try producer.rows(r ..< r + n, into: $0) }
+                        } catch let e as KilnError { throw e.inTensor(p.tensor.name) }
+                        guard queue.push(.rows(index: index, firstRow: r, values: values)) else { return }
+                        r += n
+                    }
+                } else {
+                    let values: [Float]
+                    do { values = try producer.all() } catch let e as KilnError { throw e.inTensor(p.tensor.name) }
+                    guard queue.push(.rows(index: index, firstRow: 0, values: values)) else { return }
+                }
+                queue.push(.tensorDone(index: index))
             }
-            try bytes.withUnsafeBytes { try writer.write($0) }
-            r += n
-            lossless = lossless && p.mode == .qatLossless
+            queue.push(.end)
+        } catch {
+            queue.push(.failed(error))
         }
-        whole = nil
-        if p.mode == .qatLossless { report.losslessTensors += 1 }
     }
 
     /// Encodes `values` (whole rows) on `threads` threads, each taking a contiguous run of rows.

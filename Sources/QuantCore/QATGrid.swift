@@ -44,7 +44,7 @@ public enum QATGrid {
         precondition(src.count % 32 == 0 && dst.count >= src.count / 32 * 18)
         var stats = Stats()
         guard let base = src.baseAddress, let out0 = dst.baseAddress else { return .success(stats) }
-        return withUnsafeTemporaryAllocation(of: Int8.self, capacity: 64) { scratch in
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: 64) { scratch in
             let best = scratch.baseAddress!, trial = best + 32
             for b in 0 ..< src.count / 32 {
                 let out = out0 + b * 18
@@ -62,7 +62,9 @@ public enum QATGrid {
                     stats.maxScaleRelError = max(stats.maxScaleRelError, scaleErr)
                     out.storeBytes(of: d16.littleEndian, as: UInt16.self)
                     for j in 0 ..< 16 {
-                        let lo = UInt8(bitPattern: best[j] &+ 8), hi = UInt8(bitPattern: best[j + 16] &+ 8)
+                        // code + 8 is an integer in [0, 15]: adding 1.5·2^23 puts it in the low mantissa bits.
+                        let lo = UInt8(truncatingIfNeeded: (best[j] + 12_582_920).bitPattern) & 0x0F
+                        let hi = UInt8(truncatingIfNeeded: (best[j + 16] + 12_582_920).bitPattern) & 0x0F
                         out.storeBytes(of: lo | hi << 4, toByteOffset: 2 + j, as: UInt8.self)
                     }
                 }
@@ -77,34 +79,49 @@ public enum QATGrid {
         case miss(Float)
     }
 
-    /// Whether every element equals code × s (bit-exactly when `tolerance` is 0) with codes in [-8, 7]; writes the
-    /// codes to `q`. Returns nil on success, else the worst deviation relative to `s`.
+    /// Whether every element equals code × s bit-exactly with codes in [-8, 7]; writes the codes (as floats) to `q`.
+    /// Branch-free so that it vectorizes; this is the hot loop of a lossless conversion.
     @inline(__always)
-    static func onGrid(_ x: UnsafePointer<Float>, _ s: Float, tolerance: Float, _ q: UnsafeMutablePointer<Int8>) -> Float? {
+    static func exactlyOnGrid(_ x: UnsafePointer<Float>, _ s: Float, _ q: UnsafeMutablePointer<Float>) -> Bool {
         let inv = 1 / s
+        var bad = false
+        for j in 0 ..< 32 {
+            // Round to nearest even without a libcall (ggml's nearest_int trick; |x/s| ≤ 8 here).
+            let c = (x[j] * inv + 12_582_912) - 12_582_912
+            bad = bad || c < -8 || c > 7 || c * s != x[j]
+            q[j] = c
+        }
+        return !bad
+    }
+
+    /// The tolerant check (for grids written with other rounding): every |code × s − x| ≤ tolerance. Returns nil
+    /// when on the grid, else the worst deviation relative to `s`.
+    static func nearlyOnGrid(_ x: UnsafePointer<Float>, _ s: Float, tolerance: Float, _ q: UnsafeMutablePointer<Float>) -> Float? {
         var worst: Float = 0
         for j in 0 ..< 32 {
-            // Round to nearest even without a libcall (ggml's nearest_int trick; |x/s| is tiny here).
-            let c = (x[j] * inv + 12_582_912) - 12_582_912
+            let c = (x[j] / s + 12_582_912) - 12_582_912
             guard c >= -8, c <= 7 else { return .infinity }
-            let dev = abs(c * s - x[j])
-            if dev > tolerance { return max(worst, dev) / s }
-            worst = max(worst, dev)
-            q[j] = Int8(c)
+            worst = max(worst, abs(c * s - x[j]))
+            q[j] = c
         }
-        return nil
+        return worst <= tolerance ? nil : worst / s
+    }
+
+    /// Largest |values| of 32 non-negative floats, compared as bit patterns (same order, and it vectorizes).
+    @inline(__always)
+    static func maxMagnitude(_ v: (Int) -> Float) -> Float {
+        var m: UInt32 = 0
+        for j in 0 ..< 32 { m = max(m, v(j).bitPattern & 0x7fff_ffff) }
+        return Float(bitPattern: m)
     }
 
     /// Recovers one block's codes (into `best`) and fp16 scale; `trial` is scratch for 32 codes.
-    static func recover(_ x: UnsafePointer<Float>, best: UnsafeMutablePointer<Int8>, trial: UnsafeMutablePointer<Int8>) -> Recovery {
-        var amax: Float = 0
-        var negativeExtreme = false
-        for j in 0 ..< 32 {
-            let v = x[j]
-            guard v.isFinite else { return .miss(.infinity) }
-            if abs(v) > amax { amax = abs(v); negativeExtreme = v < 0 } else if abs(v) == amax && v < 0 { negativeExtreme = true }
-        }
+    static func recover(_ x: UnsafePointer<Float>, best: UnsafeMutablePointer<Float>, trial: UnsafeMutablePointer<Float>) -> Recovery {
+        let amax = maxMagnitude { x[$0] }
+        guard amax.isFinite else { return .miss(.infinity) }  // NaN's bit pattern is above +Inf's
         if amax == 0 { return .zero }
+        var negativeExtreme = false
+        for j in 0 ..< 32 { negativeExtreme = negativeExtreme || x[j] == -amax }
         var bestErr = Float.infinity
         var result: Recovery = .miss(.infinity)
         var closestMiss = Float.infinity
@@ -115,41 +132,46 @@ public enum QATGrid {
             // The fp32 scale that reproduces every element exactly: s0 or one of its neighbours.
             var s = s0
             var exact = false
-            var tries = 0
-            while tries < 5 {
-                let candidate = tries == 0 ? s0 : tries == 1 ? s0.nextUp : tries == 2 ? s0.nextDown : tries == 3 ? s0.nextUp.nextUp : s0.nextDown.nextDown
-                let miss = onGrid(x, candidate, tolerance: 0, trial)
-                if miss == nil { s = candidate; exact = true; break }
-                if tries == 0, miss == .infinity { tries = 5; break }  // codes out of range: no neighbour helps
-                tries += 1
-            }
-            if !exact {
-                if let miss = onGrid(x, s0, tolerance: s0 * 8 * 0x1p-20, trial) {
-                    closestMiss = min(closestMiss, miss)
-                    continue
+            for step in 0 ..< 5 {
+                let candidate = step == 0 ? s0 : step == 1 ? s0.nextUp : step == 2 ? s0.nextDown
+                    : step == 3 ? s0.nextUp.nextUp : s0.nextDown.nextDown
+                if exactlyOnGrid(x, candidate, trial) {
+                    s = candidate
+                    exact = true
+                    break
                 }
+            }
+            if !exact, let miss = nearlyOnGrid(x, s0, tolerance: s0 * 8 * 0x1p-20, trial) {
+                closestMiss = min(closestMiss, miss)
+                continue
             }
             // Cost of storing the scale in fp16.
             let d16 = HalfFloat.floatToF16(s)
             let d = HalfFloat.f16ToFloat(d16)
             guard d.isFinite, d > 0 else { continue }
-            var err: Float = 0
-            var g: Int32 = 0  // gcd of the codes
-            for j in 0 ..< 32 { err = max(err, abs(Float(trial[j]) * d - x[j])) }
-            for j in 0 ..< 32 where g != 1 {
-                var a = g, b = Int32(abs(Int32(trial[j])))
-                while b != 0 { (a, b) = (b, a % b) }
-                g = a
-            }
+            let err = maxMagnitude { trial[$0] * d - x[$0] }
             if err < bestErr {
                 bestErr = err
                 best.update(from: trial, count: 32)
                 result = .found(d16: d16, exact: exact, maxError: err, scaleRelError: abs(d - s) / s)
             }
             // Codes with no common factor admit no other scale with the same extreme code: done.
-            if k == 7 && g == 1 { break }
+            if k == 7 && gcd(trial) == 1 { break }
         }
         if case .miss = result { return .miss(closestMiss) }
         return result
     }
+
+    /// Greatest common divisor of 32 integer-valued codes' magnitudes (stops as soon as it is 1).
+    static func gcd(_ q: UnsafePointer<Float>) -> Int {
+        var g = 0
+        for j in 0 ..< 32 {
+            var a = g, b = Int(abs(q[j]))
+            while b != 0 { (a, b) = (b, a % b) }
+            g = a
+            if g == 1 { return 1 }
+        }
+        return g
+    }
 }
+

@@ -55,6 +55,10 @@ enum ChunkAssembler {
                 indices.append(idx)
             }
         }
+        if let cache, try readStreaming(decoder, rows: rows, into: out, cache: cache) {
+            finish(meta, out)
+            return
+        }
         let target = SendableBuffer(buffer: out)
         let chunkList = indices
         let chunkBytes = meta.chunkBytes
@@ -94,6 +98,34 @@ enum ChunkAssembler {
             if let e = failure.value { throw e }
         }
         finish(meta, out)
+    }
+
+    /// Row ranges of a single-chunk, zstd-compressed zarr v2 array read in order: decompress just those rows from a
+    /// kept zstd stream. Returns false (nothing read) when the array or the request does not fit that pattern.
+    static func readStreaming(_ decoder: ChunkDecoder, rows: Range<Int>, into out: UnsafeMutableRawBufferPointer,
+                              cache: ChunkCache) throws -> Bool {
+        let meta = decoder.meta
+        let shape = meta.shape, chunk = meta.chunkShape
+        guard meta.rank >= 1, meta.shard == nil, meta.codecs == [.zstd], chunk[0] >= shape[0],
+              zip(shape, chunk).dropFirst().allSatisfy({ $0 == $1 }), rows != 0 ..< shape[0] else { return false }
+        let rowBytes = shape.dropFirst().reduce(1, *) * meta.itemSize
+        var stream = cache.stream(decoder.name, at: rows.lowerBound * rowBytes)
+        if stream == nil {
+            guard rows.lowerBound == 0 else { return false }
+            let key = decoder.prefix + meta.chunkKey([Int](repeating: 0, count: meta.rank))
+            stream = try decoder.store.withValue(key) { raw throws(KilnError) in
+                try ZstdChunkStream(name: decoder.name, compressed: raw, what: "chunk '\(key)'")
+            }
+            guard stream != nil else { return false }  // a missing chunk: the general path fills it
+        }
+        do {
+            try stream!.read(into: UnsafeMutableRawBufferPointer(rebasing: out[0 ..< rows.count * rowBytes]))
+        } catch {
+            cache.keepStream(nil)
+            throw error.inTensor(decoder.name)
+        }
+        cache.keepStream(rows.upperBound < shape[0] ? stream : nil)
+        return true
     }
 
     /// Post-processing in the stored element type: int4 values are sign-extended from the low nibble.

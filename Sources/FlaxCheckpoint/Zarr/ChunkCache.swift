@@ -41,11 +41,33 @@ final class ChunkCache: @unchecked Sendable {
         chunks[index] = chunk
     }
 
+    private var stream: ZstdChunkStream?
+
+    /// Row-range reads that continued an open zstd stream (for tests and benchmarks).
+    private(set) var streamContinuations = 0
+
+    /// The open stream of `name` if it stands exactly at `position` decoded bytes.
+    func stream(_ name: String, at position: Int) -> ZstdChunkStream? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let s = stream, s.name == name, s.position == position else { return nil }
+        streamContinuations += 1
+        return s
+    }
+
+    /// Keeps `s` for the next row range (replacing any other); nil drops it.
+    func keepStream(_ s: ZstdChunkStream?) {
+        lock.lock()
+        stream = s
+        lock.unlock()
+    }
+
     func clear() {
         lock.lock()
         chunks.removeAll()
         array = ""
         band = -1
+        stream = nil
         lock.unlock()
     }
 }
