@@ -10,6 +10,7 @@ let package = Package(
     products: [
         .executable(name: "convert", targets: ["KilnConvert"]),
         .executable(name: "inspect", targets: ["KilnInspect"]),
+        .executable(name: "chat", targets: ["KilnChat"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -30,7 +31,9 @@ let package = Package(
         // Orbax/Flax checkpoints: OCDBT key-value store, zarr v2/v3 arrays, the Orbax tree.
         .target(name: "FlaxCheckpoint", dependencies: ["KilnCore", "CZstd", "CZlib"], swiftSettings: swift6),
         // Gemma 3 reference engine, SentencePiece model reader and llama.cpp-exact SPM tokenizer.
-        .target(name: "RefInference", dependencies: ["KilnCore", "GGUFWriter"], swiftSettings: swift6),
+        // SIMD kernels for the reference engine (AVX2/FMA/F16C selected at run time, portable C otherwise).
+        .target(name: "CKernels"),
+        .target(name: "RefInference", dependencies: ["KilnCore", "GGUFWriter", "QuantCore", "CKernels"], swiftSettings: swift6),
         // Checkpoint → GGUF: architectures (one file per family), the conversion plan and its streaming executor.
         .target(name: "Conversion", dependencies: ["KilnCore", "GGUFWriter", "QuantCore", "RefInference"], swiftSettings: swift6),
         // What the command-line front ends share: opening any source, reports, progress, npy output.
@@ -44,6 +47,10 @@ let package = Package(
         .executableTarget(name: "KilnInspect", dependencies: [
             "KilnCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swift6),
+        .executableTarget(name: "KilnChat", dependencies: [
+            "RefInference", "GGUFWriter", "KilnCore", "QuantCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: swift6),
 
         .target(name: "KilnTestSupport", path: "Tests/KilnTestSupport", swiftSettings: swift6),
         .testTarget(name: "KilnCoreTests", dependencies: ["KilnCore", "KilnTestSupport"], swiftSettings: swift6),
@@ -51,13 +58,9 @@ let package = Package(
         .testTarget(name: "SafetensorsTests", dependencies: ["KilnTestSupport", "Safetensors", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "QuantCoreTests", dependencies: ["QuantCore", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "FlaxCheckpointTests", dependencies: ["FlaxCheckpoint", "KilnCore"], swiftSettings: swift6),
-        .testTarget(name: "RefInferenceTests", dependencies: ["KilnTestSupport", "RefInference", "GGUFWriter", "KilnCore"], swiftSettings: swift6),
-        .testTarget(name: "ConversionTests", dependencies: ["KilnTestSupport", "Conversion", "KilnCLI", "GGUFWriter", "QuantCore", "KilnCore"], swiftSettings: swift6),
+        .testTarget(name: "RefInferenceTests", dependencies: ["KilnTestSupport", "RefInference", "GGUFWriter", "QuantCore", "KilnCore"], swiftSettings: swift6),
+        .testTarget(name: "ConversionTests", dependencies: ["KilnTestSupport", "Conversion", "KilnCLI", "GGUFWriter", "QuantCore", "RefInference", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "KilnCLITests", dependencies: ["KilnTestSupport", "KilnCLI", "GGUFWriter", "KilnCore"], swiftSettings: swift6),
     ]
 )
 
-// TEMPORARY (integration in progress): KILN_EXCLUDE=T1,T2 drops targets from a local build.
-if let excluded = Context.environment["KILN_EXCLUDE"]?.split(separator: ",").map(String.init) {
-    package.targets.removeAll { excluded.contains($0.name) }
-}

@@ -1,0 +1,36 @@
+#ifndef KILN_CKERNELS_H
+#define KILN_CKERNELS_H
+#include <stddef.h>
+#include <stdint.h>
+
+/// Kernels of Kiln's reference engine. Every function exists twice: an AVX2/FMA/F16C build and a portable one;
+/// the first call checks the CPU (__builtin_cpu_supports) and picks one. Results are deterministic and do not depend
+/// on how callers split rows between threads.
+
+/// 1 when the AVX2/FMA/F16C variants are in use.
+int ck_uses_avx2(void);
+
+/// Whether ck_matmul has a kernel for this ggml type id (F32, F16, Q4_0, Q5_0, Q8_0, Q4_K, Q5_K, Q6_K).
+int ck_supports(int ggml_type);
+/// The ggml type activations must be quantized to for this weight type (8 = Q8_0, 15 = Q8_K, 1 = F16, 0 = F32).
+int ck_activation_type(int ggml_type);
+
+/// Activations → Q8_0 as ggml-cpu's x86 quantize_row_q8_0 (d = f16(amax/127), id = 127/amax, round half even).
+void ck_quantize_q8_0(const float *x, void *y, int64_t n);
+/// Activations → Q8_K as quantize_row_q8_K_ref (signed max, iscale = -127/max, nearest_int, d = 1/iscale, bsums).
+void ck_quantize_q8_K(const float *x, void *y, int64_t n);
+void ck_f32_to_f16(const float *x, uint16_t *y, int64_t n);
+void ck_f16_to_f32(const uint16_t *x, float *y, int64_t n);
+/// x rounded to f16 and back, in place.
+void ck_round_f16(float *x, int64_t n);
+
+/// out[b*ldo + r] = dot(row r of w, activation b) for r in [r0, r1), b in [0, batch).
+/// w: rows of row_bytes in ggml type `wtype`; act: `batch` rows of act_bytes already in ck_activation_type(wtype).
+void ck_matmul(int wtype, const void *w, size_t row_bytes, int r0, int r1, int ncols,
+               const void *act, size_t act_bytes, int batch, float *out, int ldo);
+
+/// Plain float dot product (8 partial sums).
+float ck_dot_f32(const float *a, const float *b, int64_t n);
+/// y += a * x.
+void ck_axpy_f32(float *y, const float *x, float a, int64_t n);
+#endif

@@ -1,0 +1,350 @@
+// Included twice by kernels.c: once with ATTR = AVX2/FMA/F16C target attributes and KFN(x) = x##_avx2,
+// once portable with KFN(x) = x##_generic. H2F/F2H are the half conversions of that variant.
+
+static ATTR float KFN(h2f)(const uint8_t *p) {
+    uint16_t h; memcpy(&h, p, 2);
+    return H2F(h);
+}
+
+static ATTR void KFN(quantize_q8_0)(const float *x, void *vy, int64_t n) {
+    uint8_t *y = vy;
+    for (int64_t i = 0; i < n / 32; i++) {
+        const float *xb = x + 32 * i;
+        uint8_t *yb = y + 34 * i;
+        float amax = 0;
+        for (int j = 0; j < 32; j++) { float a = fabsf(xb[j]); amax = amax > a ? amax : a; }
+        const float d = amax / 127.f;
+        const float id = amax != 0.0f ? 127.f / amax : 0.0f;
+        uint16_t hd = F2H(d); memcpy(yb, &hd, 2);
+        int8_t *qs = (int8_t *)(yb + 2);
+        for (int j = 0; j < 32; j++) qs[j] = (int8_t)(int)__builtin_rintf(xb[j] * id);
+    }
+}
+
+static ATTR inline int KFN(nearest_int_k)(float fval) {
+    float val = fval + 12582912.f;
+    int i; memcpy(&i, &val, sizeof(int));
+    return (i & 0x007fffff) - 0x00400000;
+}
+
+static ATTR void KFN(quantize_q8_K)(const float *x, void *vy, int64_t n) {
+    uint8_t *y = vy;
+    for (int64_t i = 0; i < n / 256; i++) {
+        const float *xb = x + 256 * i;
+        uint8_t *yb = y + 292 * i;
+        int8_t *qs = (int8_t *)(yb + 4);
+        int16_t bs[16];
+        float mx = 0, amax = 0;
+        for (int j = 0; j < 256; j++) { float ax = fabsf(xb[j]); if (ax > amax) { amax = ax; mx = xb[j]; } }
+        if (amax == 0) {
+            float z = 0; memcpy(yb, &z, 4);
+            memset(qs, 0, 256); memset(yb + 260, 0, 32);
+            continue;
+        }
+        const float iscale = -127.f / mx;
+        for (int j = 0; j < 256; j++) { int v = KFN(nearest_int_k)(iscale * xb[j]); qs[j] = (int8_t)(v < 127 ? v : 127); }
+        for (int j = 0; j < 16; j++) {
+            int sum = 0;
+            for (int ii = 0; ii < 16; ii++) sum += qs[16 * j + ii];
+            bs[j] = (int16_t)sum;
+        }
+        memcpy(yb + 260, bs, 32);
+        float d = 1 / iscale; memcpy(yb, &d, 4);
+    }
+}
+
+static ATTR void KFN(f32_to_f16)(const float *x, uint16_t *y, int64_t n) { for (int64_t i = 0; i < n; i++) y[i] = F2H(x[i]); }
+static ATTR void KFN(f16_to_f32)(const uint16_t *x, float *y, int64_t n) { for (int64_t i = 0; i < n; i++) y[i] = H2F(x[i]); }
+static ATTR void KFN(round_f16)(float *x, int64_t n) { for (int64_t i = 0; i < n; i++) x[i] = H2F(F2H(x[i])); }
+
+#if CK_AVX2_VARIANT
+// Explicit FMA intrinsics: the same operations in debug (-O0) and release builds.
+static ATTR float KFN(dot_f32)(const float *a, const float *b, int64_t n) {
+    __m256 acc = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
+    float s[8];
+    _mm256_storeu_ps(s, acc);
+    float t = 0;
+    for (; i < n; i++) t += a[i] * b[i];
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + t;
+}
+
+static ATTR void KFN(axpy_f32)(float *y, const float *x, float a, int64_t n) {
+    const __m256 va = _mm256_set1_ps(a);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] += a * x[i];
+}
+#else
+static ATTR float KFN(dot_f32)(const float *a, const float *b, int64_t n) {
+    float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; l++) s[l] += a[i + l] * b[i + l];
+    float t = 0;
+    for (; i < n; i++) t += a[i] * b[i];
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + t;
+}
+
+static ATTR void KFN(axpy_f32)(float *y, const float *x, float a, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
+}
+#endif
+
+#if CK_AVX2_VARIANT
+// |a|·(b·sign a) with maddubs: exact for |a| <= 128 and b in [-127, 127] (activations never reach -128).
+static ATTR inline int KFN(hsum8)(__m256i s32) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+static ATTR inline int KFN(idot32)(const int8_t *a, const int8_t *b) {
+    const __m256i x = _mm256_loadu_si256((const __m256i *)a), y = _mm256_loadu_si256((const __m256i *)b);
+    const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+    return KFN(hsum8)(_mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+}
+static ATTR inline int KFN(idot16)(const int8_t *a, const int8_t *b) {
+    const __m128i x = _mm_loadu_si128((const __m128i *)a), y = _mm_loadu_si128((const __m128i *)b);
+    const __m128i p = _mm_madd_epi16(_mm_maddubs_epi16(_mm_sign_epi8(x, x), _mm_sign_epi8(y, x)), _mm_set1_epi16(1));
+    __m128i s = _mm_add_epi32(p, _mm_shuffle_epi32(p, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+#else
+static ATTR int KFN(idot32)(const int8_t *a, const int8_t *b) {
+    int s = 0;
+    for (int j = 0; j < 32; j++) s += (int)a[j] * (int)b[j];
+    return s;
+}
+static ATTR int KFN(idot16)(const int8_t *a, const int8_t *b) {
+    int s = 0;
+    for (int j = 0; j < 16; j++) s += (int)a[j] * (int)b[j];
+    return s;
+}
+#endif
+
+#if CK_AVX2_VARIANT
+// Σ_blocks d_w·d_a·Σ q_w·q_a with the block sums converted to float and FMA-accumulated in 8 lanes, as ggml's AVX2
+// ggml_vec_dot_q8_0_q8_0 does. `wstride` is 34 for stored Q8_0 blocks, 32 for unpacked int8 rows (scales in dw).
+static ATTR float KFN(dot_blocks)(const int8_t *wq, size_t wstride, const uint8_t *wd, const float *dw,
+                                   const uint8_t *a, int nb) {
+    __m256 acc = _mm256_setzero_ps();
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int i = 0; i < nb; i++) {
+        const float dwi = wd ? KFN(h2f)(wd + 34 * i) : dw[i];
+        const __m256 d = _mm256_set1_ps(dwi * KFN(h2f)(a + 34 * i));
+        const __m256i x = _mm256_loadu_si256((const __m256i *)(wq + wstride * i));
+        const __m256i y = _mm256_loadu_si256((const __m256i *)(a + 34 * i + 2));
+        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x)), ones);
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
+    }
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+#else
+static ATTR float KFN(dot_blocks)(const int8_t *wq, size_t wstride, const uint8_t *wd, const float *dw,
+                                   const uint8_t *a, int nb) {
+    float sum = 0;
+    for (int i = 0; i < nb; i++) {
+        const float dwi = wd ? KFN(h2f)(wd + 34 * i) : dw[i];
+        const int s = KFN(idot32)(wq + wstride * i, (const int8_t *)(a + 34 * i + 2));
+        sum += (float)s * (dwi * KFN(h2f)(a + 34 * i));
+    }
+    return sum;
+}
+#endif
+
+// Integer super-block dots for K-quants (exact, so both variants give the same value).
+#if CK_AVX2_VARIANT
+// Q4_K/Q5_K: 8 sub-blocks of 32 unsigned values (0..31) times 6-bit scales.
+static ATTR int KFN(kdot_q4k)(const int8_t *q, const int8_t *a, const int *sc) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i acc = _mm256_setzero_si256();
+    for (int j = 0; j < 8; j++) {
+        const __m256i x = _mm256_loadu_si256((const __m256i *)(q + 32 * j)), y = _mm256_loadu_si256((const __m256i *)(a + 32 * j));
+        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(x, y), ones);
+        acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(p, _mm256_set1_epi32(sc[j])));
+    }
+    return KFN(hsum8)(acc);
+}
+// Q6_K: 16 sub-blocks of 16 signed values (-32..31) times int8 scales.
+static ATTR int KFN(kdot_q6k)(const int8_t *q, const int8_t *a, const int *sc) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256i acc = _mm256_setzero_si256();
+    for (int j = 0; j < 8; j++) {
+        const __m256i x = _mm256_loadu_si256((const __m256i *)(q + 32 * j)), y = _mm256_loadu_si256((const __m256i *)(a + 32 * j));
+        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x)), ones);
+        const __m256i s = _mm256_set_m128i(_mm_set1_epi32(sc[2 * j + 1]), _mm_set1_epi32(sc[2 * j]));
+        acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(p, s));
+    }
+    return KFN(hsum8)(acc);
+}
+#else
+static ATTR int KFN(kdot_q4k)(const int8_t *q, const int8_t *a, const int *sc) {
+    int sumi = 0;
+    for (int j = 0; j < 8; j++) sumi += sc[j] * KFN(idot32)(q + 32 * j, a + 32 * j);
+    return sumi;
+}
+static ATTR int KFN(kdot_q6k)(const int8_t *q, const int8_t *a, const int *sc) {
+    int sumi = 0;
+    for (int j = 0; j < 16; j++) sumi += sc[j] * KFN(idot16)(q + 16 * j, a + 16 * j);
+    return sumi;
+}
+#endif
+
+// Q8_0 · Q8_0 directly on the stored blocks.
+static ATTR void KFN(mm_q8_0)(const uint8_t *w, size_t rb, int r0, int r1, int ncols, const uint8_t *act, size_t ab,
+                               int batch, float *out, int ldo) {
+    const int nb = ncols / 32;
+    for (int r = r0; r < r1; r++) {
+        const uint8_t *wr = w + (size_t)r * rb;
+        for (int b = 0; b < batch; b++)
+            out[(size_t)b * ldo + r] = KFN(dot_blocks)((const int8_t *)(wr + 2), 34, wr, NULL, act + (size_t)b * ab, nb);
+    }
+}
+
+// Q4_0 / Q5_0: unpack a row once to int8 values and float scales, then reuse it for every activation row.
+static ATTR void KFN(mm_legacy)(int type, const uint8_t *w, size_t rb, int r0, int r1, int ncols, const uint8_t *act,
+                                 size_t ab, int batch, float *out, int ldo) {
+    const int nb = ncols / 32;
+    int8_t *q = malloc((size_t)ncols);
+    float *dw = malloc(sizeof(float) * (size_t)nb);
+    for (int r = r0; r < r1; r++) {
+        const uint8_t *wr = w + (size_t)r * rb;
+        for (int i = 0; i < nb; i++) {
+            int8_t *qb = q + 32 * i;
+            if (type == 2) {
+                const uint8_t *blk = wr + 18 * i, *qs = blk + 2;
+                dw[i] = KFN(h2f)(blk);
+                for (int j = 0; j < 16; j++) { qb[j] = (int8_t)((qs[j] & 0x0F) - 8); qb[j + 16] = (int8_t)((qs[j] >> 4) - 8); }
+            } else {
+                const uint8_t *blk = wr + 22 * i, *qs = blk + 6;
+                uint32_t qh; memcpy(&qh, blk + 2, 4);
+                dw[i] = KFN(h2f)(blk);
+                for (int j = 0; j < 16; j++) {
+                    const int h0 = ((qh >> j) << 4) & 0x10, h1 = (qh >> (j + 12)) & 0x10;
+                    qb[j] = (int8_t)(((qs[j] & 0x0F) | h0) - 16);
+                    qb[j + 16] = (int8_t)(((qs[j] >> 4) | h1) - 16);
+                }
+            }
+        }
+        for (int b = 0; b < batch; b++)
+            out[(size_t)b * ldo + r] = KFN(dot_blocks)(q, 32, NULL, dw, act + (size_t)b * ab, nb);
+    }
+    free(q); free(dw);
+}
+
+static ATTR inline void KFN(scale_min_k4)(int j, const uint8_t *q, int *sc, int *m) {
+    if (j < 4) { *sc = q[j] & 63; *m = q[j + 4] & 63; }
+    else { *sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4); *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4); }
+}
+
+// Q4_K / Q5_K / Q6_K against Q8_K activations: unpack a row once, reuse across the batch.
+static ATTR void KFN(mm_k)(int type, const uint8_t *w, size_t rb, int r0, int r1, int ncols, const uint8_t *act,
+                            size_t ab, int batch, float *out, int ldo) {
+    const int ns = ncols / 256;
+    int8_t *q = malloc((size_t)ncols);
+    float *d = malloc(sizeof(float) * 2 * (size_t)ns);
+    float *dmin = d + ns;
+    int *sc = malloc(sizeof(int) * 32 * (size_t)ns);
+    int *mn = sc + 16 * ns;
+    for (int r = r0; r < r1; r++) {
+        const uint8_t *wr = w + (size_t)r * rb;
+        for (int s = 0; s < ns; s++) {
+            int8_t *qb = q + 256 * s;
+            if (type == 12 || type == 13) {
+                const size_t bb = type == 12 ? 144 : 176;
+                const uint8_t *blk = wr + bb * s;
+                d[s] = KFN(h2f)(blk); dmin[s] = KFN(h2f)(blk + 2);
+                for (int j = 0; j < 8; j++) KFN(scale_min_k4)(j, blk + 4, &sc[16 * s + j], &mn[16 * s + j]);
+                if (type == 12) {
+                    const uint8_t *qs = blk + 16;
+                    for (int c = 0; c < 4; c++)
+                        for (int l = 0; l < 32; l++) {
+                            qb[64 * c + l] = (int8_t)(qs[32 * c + l] & 0xF);
+                            qb[64 * c + 32 + l] = (int8_t)(qs[32 * c + l] >> 4);
+                        }
+                } else {
+                    const uint8_t *qh = blk + 16, *qs = blk + 48;
+                    for (int c = 0; c < 4; c++) {
+                        const uint8_t u1 = (uint8_t)(1u << (2 * c)), u2 = (uint8_t)(2u << (2 * c));
+                        for (int l = 0; l < 32; l++) {
+                            qb[64 * c + l] = (int8_t)((qs[32 * c + l] & 0xF) + ((qh[l] & u1) ? 16 : 0));
+                            qb[64 * c + 32 + l] = (int8_t)((qs[32 * c + l] >> 4) + ((qh[l] & u2) ? 16 : 0));
+                        }
+                    }
+                }
+            } else {
+                const uint8_t *blk = wr + 210 * s, *ql = blk, *qh = blk + 128;
+                const int8_t *scales = (const int8_t *)(blk + 192);
+                d[s] = KFN(h2f)(blk + 208);
+                for (int j = 0; j < 16; j++) sc[16 * s + j] = scales[j];
+                for (int n = 0; n < 2; n++)
+                    for (int l = 0; l < 32; l++) {
+                        const uint8_t a0 = ql[64 * n + l], a1 = ql[64 * n + 32 + l], h = qh[32 * n + l];
+                        qb[128 * n + l] = (int8_t)(((a0 & 0xF) | (((h >> 0) & 3) << 4)) - 32);
+                        qb[128 * n + l + 32] = (int8_t)(((a1 & 0xF) | (((h >> 2) & 3) << 4)) - 32);
+                        qb[128 * n + l + 64] = (int8_t)(((a0 >> 4) | (((h >> 4) & 3) << 4)) - 32);
+                        qb[128 * n + l + 96] = (int8_t)(((a1 >> 4) | (((h >> 6) & 3) << 4)) - 32);
+                    }
+            }
+        }
+        for (int b = 0; b < batch; b++) {
+            const uint8_t *a = act + (size_t)b * ab;
+            float sum = 0;
+            for (int s = 0; s < ns; s++) {
+                const uint8_t *ablk = a + 292 * s;
+                const int8_t *aq = (const int8_t *)(ablk + 4);
+                float ad; memcpy(&ad, ablk, 4);
+                const int8_t *qb = q + 256 * s;
+                if (type == 14) {
+                    const int sumi = KFN(kdot_q6k)(qb, aq, sc + 16 * s);
+                    sum += (d[s] * ad) * (float)sumi;
+                } else {
+                    int16_t bs[16]; memcpy(bs, ablk + 260, 32);
+                    const int sumi = KFN(kdot_q4k)(qb, aq, sc + 16 * s);
+                    int summ = 0;
+                    for (int j = 0; j < 8; j++) summ += mn[16 * s + j] * (bs[2 * j] + bs[2 * j + 1]);
+                    sum += (d[s] * ad) * (float)sumi - (dmin[s] * ad) * (float)summ;
+                }
+            }
+            out[(size_t)b * ldo + r] = sum;
+        }
+    }
+    free(q); free(d); free(sc);
+}
+
+static ATTR void KFN(mm_f32)(const uint8_t *w, size_t rb, int r0, int r1, int ncols, const uint8_t *act, size_t ab,
+                              int batch, float *out, int ldo) {
+    for (int r = r0; r < r1; r++)
+        for (int b = 0; b < batch; b++)
+            out[(size_t)b * ldo + r] = KFN(dot_f32)((const float *)(w + (size_t)r * rb), (const float *)(act + (size_t)b * ab), ncols);
+}
+
+static ATTR void KFN(mm_f16)(const uint8_t *w, size_t rb, int r0, int r1, int ncols, const uint8_t *act, size_t ab,
+                              int batch, float *out, int ldo) {
+    float *wf = malloc(sizeof(float) * (size_t)ncols);
+    float *af = malloc(sizeof(float) * (size_t)ncols * (size_t)batch);
+    for (int b = 0; b < batch; b++) KFN(f16_to_f32)((const uint16_t *)(act + (size_t)b * ab), af + (size_t)b * ncols, ncols);
+    for (int r = r0; r < r1; r++) {
+        KFN(f16_to_f32)((const uint16_t *)(w + (size_t)r * rb), wf, ncols);
+        for (int b = 0; b < batch; b++) out[(size_t)b * ldo + r] = KFN(dot_f32)(wf, af + (size_t)b * ncols, ncols);
+    }
+    free(wf); free(af);
+}
+
+static ATTR void KFN(matmul)(int wtype, const void *w, size_t rb, int r0, int r1, int ncols, const void *act, size_t ab,
+                              int batch, float *out, int ldo) {
+    switch (wtype) {
+    case 0: KFN(mm_f32)(w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
+    case 1: KFN(mm_f16)(w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
+    case 8: KFN(mm_q8_0)(w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
+    case 2: case 6: KFN(mm_legacy)(wtype, w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
+    case 12: case 13: case 14: KFN(mm_k)(wtype, w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
+    default: break;
+    }
+}

@@ -1,0 +1,70 @@
+import ArgumentParser
+import RefInference
+
+/// Everything `chat` accepts besides the model path.
+struct ChatOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "One-shot prompt: answer it and exit (default: interactive REPL).")
+    var prompt: String?
+
+    @Option(help: "System prompt, folded into the first user turn as Gemma 3's template does.")
+    var system: String?
+
+    @Flag(help: "Plain completion: tokenize the text as is (BOS per add_bos_token, special tokens parsed), no chat template.")
+    var raw = false
+
+    @Option(name: [.customShort("n"), .customLong("max-tokens")], help: "Maximum tokens to generate per reply.")
+    var maxTokens = 256
+
+    @Option(help: "Temperature (0: greedy).")
+    var temp: Float = 0.8
+
+    @Option(help: "Top-k (0: off).")
+    var topK = 40
+
+    @Option(help: "Top-p (1: off).")
+    var topP: Float = 0.95
+
+    @Option(help: "Min-p (0: off).")
+    var minP: Float = 0.05
+
+    @Option(help: "Repeat penalty (1: off).")
+    var repeatPenalty: Float = 1.0
+
+    @Option(help: "Tokens the repeat penalty looks back over (-1: all).")
+    var repeatLastN = 64
+
+    @Option(help: "Sampling seed (deterministic xoshiro256**).")
+    var seed: UInt64 = 0
+
+    @Option(help: "Context length (KV cache size) in tokens.")
+    var ctx = 2048
+
+    @Option(help: "Threads (results do not depend on it).")
+    var threads = 2
+
+    @Option(help: "Prompt tokens per forward pass.")
+    var batch = 64
+
+    @Flag(help: "Read a JSON array of strings on stdin, print a JSON array of token-id arrays, and exit.")
+    var tokenize = false
+
+    @Flag(help: "With --tokenize: do not add BOS.")
+    var noBos = false
+
+    @Flag(help: "With --tokenize: do not parse special tokens (llama.cpp's parse_special = false).")
+    var noSpecial = false
+
+    @Option(help: "Write float32 logits [positions, vocab] of every prompt position (-p required) to this .npy and exit.")
+    var dumpLogits: String?
+
+    @Option(help: "With --dump-logits: comma-separated token ids to evaluate instead of -p TEXT.")
+    var tokens: String?
+
+    @Flag(help: "Use the plain Swift reference path (slow; float activations unless --llama-numerics).")
+    var reference = false
+
+    var samplerSettings: SamplerSettings {
+        SamplerSettings(temperature: temp, topK: topK, topP: topP, minP: minP, repeatPenalty: repeatPenalty,
+                        repeatLastN: repeatLastN, seed: seed)
+    }
+}

@@ -1,0 +1,33 @@
+import Foundation
+import KilnCore
+
+/// The interactive loop: one line per user turn, `/reset` and `/exit` commands, replies streamed as generated.
+struct ChatREPL {
+    let session: ChatSession
+
+    func run() throws {
+        let tty = isatty(0) == 1
+        if tty { Terminal.error("chat: /reset starts over, /exit (or Ctrl-D) quits") }
+        while true {
+            if tty { Output.write(Array("> ".utf8)) }
+            guard let line = readLine(strippingNewline: true) else { break }
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            switch trimmed {
+            case "": continue
+            case "/exit", "/quit": return
+            case "/reset":
+                session.reset()
+                Terminal.error("(conversation reset)")
+                continue
+            default: break
+            }
+            do {
+                try session.reply(to: line)
+            } catch let e as KilnError {
+                Terminal.error("\nerror: \(e); conversation reset")
+                session.reset()
+            }
+            Output.write(Array("\n".utf8))
+        }
+    }
+}

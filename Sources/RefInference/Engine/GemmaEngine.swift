@@ -1,0 +1,302 @@
+import CKernels
+import GGUFWriter
+import KilnCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Which implementation the engine runs.
+public enum ComputePath: Sendable, Equatable {
+    /// C SIMD kernels on the stored blocks, llama.cpp CPU numerics.
+    case fast
+    /// Plain Swift loops on dequantized rows; `llamaCppNumerics` decides whether rounding is emulated.
+    case reference
+}
+
+/// Engine settings.
+public struct EngineOptions: Sendable, Equatable {
+    /// Worker threads for matrix products and attention (results do not depend on it).
+    public var threads: Int
+    /// KV cache length in tokens.
+    public var contextLength: Int
+    public var path: ComputePath
+    /// Emulate llama.cpp's CPU rounding: activations quantized per weight type, q/K/V and softmax probabilities
+    /// rounded to f16 (its F16 KV cache), the f16 GELU table. Always on for `.fast`.
+    public var llamaCppNumerics: Bool
+    /// Prompt tokens per forward pass (each weight row is reused across the batch).
+    public var batchSize: Int
+
+    public init(threads: Int = 1, contextLength: Int = 2048, path: ComputePath = .fast, llamaCppNumerics: Bool = true,
+                batchSize: Int = 64) {
+        self.threads = max(1, threads)
+        self.contextLength = contextLength
+        self.path = path
+        self.llamaCppNumerics = path == .fast ? true : llamaCppNumerics
+        self.batchSize = max(1, batchSize)
+    }
+
+    var matMulMode: MatMulMode {
+        path == .fast ? .fast : (llamaCppNumerics ? .referenceEmulated : .referencePlain)
+    }
+}
+
+/// A Gemma 3 text decoder with a KV cache, computing like llama.cpp's CPU backend.
+///
+/// Not thread-safe: one caller at a time (it parallelizes internally over `options.threads`).
+public final class GemmaEngine: @unchecked Sendable {
+    public let config: GemmaConfig
+    public let weights: GemmaWeights
+    public let options: EngineOptions
+    /// Tokens in the KV cache; the next token is evaluated at this position.
+    public private(set) var position: Int = 0
+    /// K and V per layer, `[contextLength][headCountKV * dim]` (values f16-rounded under llama.cpp numerics).
+    var keys: [UnsafeMutablePointer<Float>]
+    var values: [UnsafeMutablePointer<Float>]
+    /// Keeps the GGUF mapping alive.
+    let file: GGUFFile?
+
+    /// A model over a GGUF file's blocks (memory-mapped, never dequantized as a whole).
+    public convenience init(gguf file: GGUFFile, options: EngineOptions = EngineOptions()) throws(KilnError) {
+        let embd = try file.tensorInfo(named: "token_embd.weight")
+        let config = try GemmaConfig(metadata: file.metadata, vocabularySize: embd.ne.count > 1 ? embd.ne[1] : 0, file: file.path)
+        try self.init(config: config, weights: try GemmaWeights(gguf: file, config: config), options: options, file: file)
+    }
+
+    /// Opens `path` as GGUF.
+    public convenience init(path: String, options: EngineOptions = EngineOptions()) throws(KilnError) {
+        try self.init(gguf: try GGUFFile(path: path), options: options)
+    }
+
+    /// A model from already-built weights (e.g. `GemmaWeights(source:config:)` for float sources).
+    public init(config: GemmaConfig, weights: GemmaWeights, options: EngineOptions = EngineOptions(), file: GGUFFile? = nil) throws(KilnError) {
+        guard options.contextLength > 0 else { throw KilnError(.usage, "context length must be positive") }
+        self.config = config
+        self.weights = weights
+        self.options = options
+        self.file = file
+        let kv = options.contextLength * config.headCountKV
+        keys = (0 ..< config.layerCount).map { _ in
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: kv * config.headDim); p.initialize(repeating: 0, count: kv * config.headDim); return p
+        }
+        values = (0 ..< config.layerCount).map { _ in
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: kv * config.valueDim); p.initialize(repeating: 0, count: kv * config.valueDim); return p
+        }
+    }
+
+    deinit {
+        for p in keys { p.deallocate() }
+        for p in values { p.deallocate() }
+    }
+
+    /// Forgets every cached token.
+    public func reset() { position = 0 }
+
+    /// Drops cached tokens after `count` (for re-evaluating a suffix).
+    public func truncate(to count: Int) { position = min(position, max(0, count)) }
+
+    /// Evaluates `tokens` at the current position (in batches of `options.batchSize`) and returns the logits of the
+    /// last token (`vocabularySize` floats), or with `allLogits` those of every token (`tokens.count × vocabularySize`).
+    public func evaluate(_ tokens: [Int32], allLogits: Bool = false) throws(KilnError) -> [Float] {
+        guard !tokens.isEmpty else { throw KilnError(.usage, "no tokens to evaluate") }
+        guard position + tokens.count <= options.contextLength else {
+            throw KilnError(.usage, "context full: \(position) + \(tokens.count) tokens exceed --ctx \(options.contextLength)")
+        }
+        if let bad = tokens.first(where: { $0 < 0 || Int($0) >= config.vocabularySize }) {
+            throw KilnError(.usage, "token id \(bad) is outside the vocabulary (\(config.vocabularySize))")
+        }
+        var out: [Float] = []
+        if allLogits { out.reserveCapacity(tokens.count * config.vocabularySize) }
+        var start = 0
+        while start < tokens.count {
+            let chunk = Array(tokens[start ..< min(tokens.count, start + options.batchSize)])
+            let last = start + chunk.count == tokens.count
+            let logits = forward(chunk, logitsFor: allLogits ? .all : (last ? .last : .none))
+            if allLogits || last { out.append(contentsOf: logits) }
+            start += chunk.count
+        }
+        return out
+    }
+
+    enum LogitRows { case none, last, all }
+
+    /// One forward pass of `tokens` at `position...`; advances `position`.
+    func forward(_ tokens: [Int32], logitsFor which: LogitRows) -> [Float] {
+        let c = config, T = tokens.count, d = c.embeddingLength
+        var x = embed(tokens)
+        let positions = position ..< position + T
+        for il in 0 ..< c.layerCount {
+            x = layer(il, x, positions: positions)
+        }
+        position += T
+        let rows: Range<Int>
+        switch which {
+        case .none: return []
+        case .last: rows = T - 1 ..< T
+        case .all: rows = 0 ..< T
+        }
+        let sel = Array(x[rows.lowerBound * d ..< rows.upperBound * d])
+        return logits(fromHidden: sel, count: rows.count)
+    }
+
+    // MARK: Stages (public for teacher-forced verification against llama.cpp's per-layer dumps)
+
+    /// `token_embd` rows × sqrtf(n_embd) (llama.cpp's `inp_scaled`), `[T][n_embd]`.
+    public func embed(_ tokens: [Int32]) -> [Float] {
+        let d = config.embeddingLength
+        var x = [Float](repeating: 0, count: tokens.count * d)
+        let scale = Float(d).squareRoot()
+        x.withUnsafeMutableBufferPointer { b in
+            for (t, id) in tokens.enumerated() {
+                weights.tokenEmbedding.copyRow(Int(id), into: b.baseAddress! + t * d)
+                for i in 0 ..< d { b[t * d + i] *= scale }
+            }
+        }
+        return x
+    }
+
+    /// RMSNorm of `rows` rows of `weight.count` values, times `weight`.
+    public func rmsNorm(_ x: [Float], weight: [Float]) -> [Float] {
+        var y = [Float](repeating: 0, count: x.count)
+        x.withUnsafeBufferPointer { xb in weight.withUnsafeBufferPointer { w in y.withUnsafeMutableBufferPointer { yb in
+            GemmaNumerics.rmsNorm(xb.baseAddress!, rows: x.count / weight.count, dim: weight.count, weight: w.baseAddress!,
+                                  eps: config.rmsEpsilon, into: yb.baseAddress!)
+        } } }
+        return y
+    }
+
+    /// `x @ Wᵀ` for `batch = x.count / W.columns` rows, parallel over output rows.
+    public func matmul(_ w: any WeightMatrix, _ x: [Float]) -> [Float] {
+        let batch = x.count / w.columns
+        let prepared = x.withUnsafeBufferPointer { w.prepare($0.baseAddress!, batch: batch, mode: options.matMulMode) }
+        var y = [Float](repeating: 0, count: batch * w.rows)
+        let rows = w.rows
+        y.withUnsafeMutableBufferPointer { yb in
+            let out = SendablePointer(yb.baseAddress!)
+            parallelRanges(rows, threads: options.threads, align: 16) { r in
+                w.multiply(prepared, rows: r, into: out.p, ldo: rows)
+            }
+        }
+        return y
+    }
+
+    /// Q, K and V of layer `il` from the normed input: projections, per-head RMSNorm, NEOX RoPE at `positions`,
+    /// q × attention scale, and (llama.cpp numerics) f16 rounding of q, K and V.
+    public func qkv(_ il: Int, normed h: [Float], positions: Range<Int>) -> (q: [Float], k: [Float], v: [Float]) {
+        let L = weights.layers[il]
+        var q = matmul(L.q, h), k = matmul(L.k, h), v = matmul(L.v, h)
+        q = rmsNorm(q, weight: L.qNorm)
+        k = rmsNorm(k, weight: L.kNorm)
+        rope(&q, layer: il, positions: positions)
+        rope(&k, layer: il, positions: positions)
+        let s = config.attentionScale
+        for i in q.indices { q[i] *= s }
+        if options.llamaCppNumerics {
+            GemmaNumerics.roundToHalf(&q, count: q.count)
+            GemmaNumerics.roundToHalf(&k, count: k.count)
+            GemmaNumerics.roundToHalf(&v, count: v.count)
+        }
+        return (q, k, v)
+    }
+
+    /// NEOX RoPE in place on `[T][heads][headDim]` with layer `il`'s base and scale.
+    public func rope(_ x: inout [Float], layer il: Int, positions: Range<Int>) {
+        let hd = config.headDim, heads = x.count / positions.count / hd
+        let (base, scale) = config.rope(layer: il)
+        x.withUnsafeMutableBufferPointer { b in
+            for (t, p) in positions.enumerated() {
+                GemmaNumerics.ropeNeox(b.baseAddress! + t * heads * hd, heads: heads, dim: hd, position: p, base: base, freqScale: scale)
+            }
+        }
+    }
+
+    /// Stores `k`, `v` in layer `il`'s cache at `positions` and attends every query to its visible keys
+    /// (causal; sliding layers also mask keys with p_q − p_k ≥ window). Returns `[T][heads × valueDim]` (llama.cpp's `kqv_out`).
+    public func attention(_ il: Int, q: [Float], k: [Float], v: [Float], positions: Range<Int>) -> [Float] {
+        let c = config, T = positions.count, H = c.headCount, Hkv = c.headCountKV, hd = c.headDim, vd = c.valueDim
+        let K = keys[il], V = values[il]
+        k.withUnsafeBufferPointer { (K + positions.lowerBound * Hkv * hd).update(from: $0.baseAddress!, count: T * Hkv * hd) }
+        v.withUnsafeBufferPointer { (V + positions.lowerBound * Hkv * vd).update(from: $0.baseAddress!, count: T * Hkv * vd) }
+        let sliding = c.isSliding(layer: il), window = c.slidingWindow
+        let roundProbs = options.llamaCppNumerics, fast = options.path == .fast
+        var out = [Float](repeating: 0, count: T * H * vd)
+        let group = H / Hkv
+        q.withUnsafeBufferPointer { qb in out.withUnsafeMutableBufferPointer { ob in
+            let qp = SendablePointer(UnsafeMutablePointer(mutating: qb.baseAddress!)), op = SendablePointer(ob.baseAddress!)
+            let kp = SendablePointer(K), vp = SendablePointer(V)
+            parallelRanges(T * H, threads: options.threads) { range in
+                let span = positions.upperBound
+                let scores = UnsafeMutablePointer<Float>.allocate(capacity: span)
+                defer { scores.deallocate() }
+                for job in range {
+                    let t = job / H, h = job % H, kvh = h / group
+                    let p = positions.lowerBound + t
+                    let lo = sliding ? max(0, p - window + 1) : 0
+                    let qv = qp.p + (t * H + h) * hd
+                    var mx = -Float.infinity
+                    for j in lo ... p {
+                        let kv = kp.p + (j * Hkv + kvh) * hd
+                        var s: Float = 0
+                        if fast { s = ck_dot_f32(qv, kv, Int64(hd)) } else { for i in 0 ..< hd { s += qv[i] * kv[i] } }
+                        scores[j] = s
+                        mx = max(mx, s)
+                    }
+                    var sum: Double = 0
+                    for j in lo ... p {
+                        let e = expf(scores[j] - mx)
+                        scores[j] = e
+                        sum += Double(e)
+                    }
+                    let inv = Float(1 / sum)
+                    for j in lo ... p { scores[j] *= inv }
+                    if roundProbs { ck_round_f16(scores + lo, Int64(p - lo + 1)) }
+                    let o = op.p + (t * H + h) * vd
+                    for j in lo ... p {
+                        let vv = vp.p + (j * Hkv + kvh) * vd
+                        if fast { ck_axpy_f32(o, vv, scores[j], Int64(vd)) } else { for i in 0 ..< vd { o[i] += scores[j] * vv[i] } }
+                    }
+                }
+            }
+        } }
+        return out
+    }
+
+    /// Attention output projection and post-attention norm (llama.cpp's `attn_post_norm`).
+    public func attentionOutput(_ il: Int, _ kqv: [Float]) -> [Float] {
+        let L = weights.layers[il]
+        return rmsNorm(matmul(L.output, kqv), weight: L.postAttentionNorm)
+    }
+
+    /// The gated tanh-GELU feed-forward block on the normed input (llama.cpp's `ffn_out`, before its post norm).
+    public func feedForward(_ il: Int, normed h: [Float]) -> [Float] {
+        let L = weights.layers[il]
+        let g = matmul(L.gate, h), u = matmul(L.up, h)
+        var a = [Float](repeating: 0, count: g.count)
+        g.withUnsafeBufferPointer { gb in u.withUnsafeBufferPointer { ub in a.withUnsafeMutableBufferPointer { ab in
+            GemmaNumerics.geglu(gb.baseAddress!, ub.baseAddress!, count: g.count, table: options.llamaCppNumerics, into: ab.baseAddress!)
+        } } }
+        return matmul(L.down, a)
+    }
+
+    /// One decoder layer on `[T][n_embd]` at `positions` (writes that layer's KV cache).
+    public func layer(_ il: Int, _ x: [Float], positions: Range<Int>) -> [Float] {
+        let L = weights.layers[il]
+        let h = rmsNorm(x, weight: L.attnNorm)
+        let (q, k, v) = qkv(il, normed: h, positions: positions)
+        let a = attentionOutput(il, attention(il, q: q, k: k, v: v, positions: positions))
+        var sa = a
+        for i in sa.indices { sa[i] += x[i] }
+        var f = rmsNorm(feedForward(il, normed: rmsNorm(sa, weight: L.ffnNorm)), weight: L.postFFWNorm)
+        for i in f.indices { f[i] += sa[i] }
+        return f
+    }
+
+    /// Output norm, output projection and optional soft-cap for `count` hidden rows.
+    public func logits(fromHidden x: [Float], count: Int) -> [Float] {
+        var l = matmul(weights.output, rmsNorm(x, weight: weights.outputNorm))
+        if let cap = config.finalLogitSoftcap {
+            let inv = 1 / cap
+            for i in l.indices { l[i] = tanhf(l[i] * inv) * cap }
+        }
+        return l
+    }
+}

@@ -1,0 +1,105 @@
+import GGUFWriter
+import KilnCore
+import QuantCore
+
+/// The weights of one Gemma 3 decoder layer (GGUF names `blk.N.*`).
+public struct GemmaLayerWeights: Sendable {
+    public var attnNorm: [Float]
+    public var q: any WeightMatrix
+    public var k: any WeightMatrix
+    public var v: any WeightMatrix
+    public var qNorm: [Float]
+    public var kNorm: [Float]
+    public var output: any WeightMatrix
+    public var postAttentionNorm: [Float]
+    public var ffnNorm: [Float]
+    public var gate: any WeightMatrix
+    public var up: any WeightMatrix
+    public var down: any WeightMatrix
+    public var postFFWNorm: [Float]
+}
+
+/// All weights of a Gemma 3 text decoder, behind `WeightMatrix` so they can be quantized blocks or floats.
+public struct GemmaWeights: Sendable {
+    public var tokenEmbedding: any WeightMatrix
+    /// `output.weight`, or the token embedding when tied.
+    public var output: any WeightMatrix
+    public var outputNorm: [Float]
+    public var layers: [GemmaLayerWeights]
+
+    /// Views into a GGUF file's blocks (nothing is dequantized except the small F32 norm vectors).
+    public init(gguf file: GGUFFile, config: GemmaConfig) throws(KilnError) {
+        func info(_ name: String) throws(KilnError) -> GGUFTensorInfo { try file.tensorInfo(named: name) }
+        func matrix(_ name: String, rows: Int, columns: Int) throws(KilnError) -> any WeightMatrix {
+            let i = try info(name)
+            guard i.ne.count >= 2, i.ne[0] == columns, i.ne[1] == rows, i.ne.dropFirst(2).allSatisfy({ $0 == 1 }) else {
+                throw KilnError(.invalid, "shape \(i.ne) (ne order) where [\(columns), \(rows)] was expected", file: file.path, tensor: name)
+            }
+            do {
+                return try QuantizedWeightMatrix(type: i.type, rows: rows, columns: columns, bytes: file.data(of: i), owner: file, name: name)
+            } catch { throw error.inFile(file.path) }
+        }
+        func vector(_ name: String, _ n: Int) throws(KilnError) -> [Float] {
+            let i = try info(name)
+            guard i.elementCount == n else {
+                throw KilnError(.invalid, "\(i.elementCount) elements where \(n) were expected", file: file.path, tensor: name)
+            }
+            var out = [Float](repeating: 0, count: n)
+            do {
+                try out.withUnsafeMutableBufferPointer { (b) throws(KilnError) in
+                    try Quantizer.dequantize(ElementType(ggml: i.type), file.data(of: i), count: n, into: b)
+                }
+            } catch { throw error.inFile(file.path).inTensor(name) }
+            return out
+        }
+        try self.init(config: config, matrix: matrix, vector: vector, hasOutput: (try? info("output.weight")) != nil)
+    }
+
+    /// Float32 copies of the weights of any source that uses GGUF tensor names (each tensor is decoded with
+    /// QuantCore, so any stored type works). Costs 4 bytes per weight of memory.
+    public init(source: any TensorSource, config: GemmaConfig) throws {
+        func floats(_ name: String, _ count: Int) throws -> [Float] {
+            let t = try source.tensor(named: name)
+            guard t.elementCount == count else {
+                throw KilnError(.invalid, "\(t.elementCount) elements where \(count) were expected", file: source.path, tensor: name)
+            }
+            var out = [Float](repeating: 0, count: count)
+            try source.withBytes(of: t) { bytes in
+                try out.withUnsafeMutableBufferPointer { b in try Quantizer.dequantize(t.type, bytes, count: count, into: b) }
+            }
+            return out
+        }
+        let hasOutput = source.tensors.contains { $0.name == "output.weight" }
+        try self.init(config: config,
+                      matrix: { name, rows, columns in FloatWeightMatrix(rows: rows, columns: columns, values: try floats(name, rows * columns)) },
+                      vector: { name, n in try floats(name, n) }, hasOutput: hasOutput)
+    }
+
+    /// Assembles the weights from two loaders (by GGUF name and expected shape).
+    public init<E: Error>(config c: GemmaConfig, matrix: (String, Int, Int) throws(E) -> any WeightMatrix,
+                          vector: (String, Int) throws(E) -> [Float], hasOutput: Bool) throws(E) {
+        let d = c.embeddingLength, hd = c.headDim, vd = c.valueDim
+        tokenEmbedding = try matrix("token_embd.weight", c.vocabularySize, d)
+        output = hasOutput ? try matrix("output.weight", c.vocabularySize, d) : tokenEmbedding
+        outputNorm = try vector("output_norm.weight", d)
+        var layers: [GemmaLayerWeights] = []
+        for i in 0 ..< c.layerCount {
+            let p = "blk.\(i)."
+            layers.append(GemmaLayerWeights(
+                attnNorm: try vector(p + "attn_norm.weight", d),
+                q: try matrix(p + "attn_q.weight", c.headCount * hd, d),
+                k: try matrix(p + "attn_k.weight", c.headCountKV * hd, d),
+                v: try matrix(p + "attn_v.weight", c.headCountKV * vd, d),
+                qNorm: try vector(p + "attn_q_norm.weight", hd),
+                kNorm: try vector(p + "attn_k_norm.weight", hd),
+                output: try matrix(p + "attn_output.weight", d, c.headCount * vd),
+                postAttentionNorm: try vector(p + "post_attention_norm.weight", d),
+                ffnNorm: try vector(p + "ffn_norm.weight", d),
+                gate: try matrix(p + "ffn_gate.weight", c.feedForwardLength, d),
+                up: try matrix(p + "ffn_up.weight", c.feedForwardLength, d),
+                down: try matrix(p + "ffn_down.weight", d, c.feedForwardLength),
+                postFFWNorm: try vector(p + "post_ffw_norm.weight", d)))
+        }
+        self.layers = layers
+    }
+}

@@ -1,0 +1,101 @@
+import CKernels
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The element-wise operations of llama.cpp's CPU backend, reproduced in float semantics and operation order.
+public enum GemmaNumerics {
+    /// ggml `rms_norm` followed by `mul` with `weight`: sum of `x*x` (float products) in double, `mean` as float,
+    /// `scale = 1/sqrtf(mean + eps)`, `y = (x * scale) * w`. Works on `rows` consecutive rows of `dim`.
+    public static func rmsNorm(_ x: UnsafePointer<Float>, rows: Int, dim: Int, weight: UnsafePointer<Float>, eps: Float,
+                               into y: UnsafeMutablePointer<Float>) {
+        for r in 0 ..< rows {
+            let xr = x + r * dim, yr = y + r * dim
+            var sum: Double = 0
+            for i in 0 ..< dim { sum += Double(xr[i] * xr[i]) }
+            let mean = Float(sum / Double(dim))
+            let scale = 1 / (mean + eps).squareRoot()
+            for i in 0 ..< dim { yr[i] = (xr[i] * scale) * weight[i] }
+        }
+    }
+
+    /// NEOX RoPE of `heads` heads of `dim` at `position`, in place: `theta_scale = powf(base, -2/dim)`,
+    /// theta accumulated in float (`theta *= theta_scale`), angle `theta * freqScale`, pairs `(i, i + dim/2)`.
+    public static func ropeNeox(_ x: UnsafeMutablePointer<Float>, heads: Int, dim: Int, position: Int, base: Float, freqScale: Float) {
+        let half = dim / 2
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: dim) { cache in
+            let thetaScale = powf(base, -2.0 / Float(dim))
+            var theta = Float(position)
+            for i in 0 ..< half {
+                let t = freqScale * theta
+                cache[2 * i] = cosf(t)
+                cache[2 * i + 1] = sinf(t)
+                theta *= thetaScale
+            }
+            for h in 0 ..< heads {
+                let v = x + h * dim
+                for i in 0 ..< half {
+                    let c = cache[2 * i], s = cache[2 * i + 1]
+                    let x0 = v[i], x1 = v[i + half]
+                    v[i] = x0 * c - x1 * s
+                    v[i + half] = x0 * s + x1 * c
+                }
+            }
+        }
+    }
+
+    /// tanh-GELU in float: `0.5x(1 + tanh(√(2/π)·x·(1 + 0.044715x²)))` (ggml `ggml_gelu_f32`).
+    @inline(__always)
+    public static func gelu(_ x: Float) -> Float {
+        0.5 * x * (1 + tanhf(0.79788456080286535587989211986876 * x * (1 + 0.044715 * x * x)))
+    }
+
+    /// ggml's `ggml_table_gelu_f16`: gelu of every f16 value, stored rounded to f16 (here already widened to float).
+    static let geluTable: [Float] = {
+        var h = [UInt16](0 ... 0xFFFF)
+        var f = [Float](repeating: 0, count: 65536)
+        ck_f16_to_f32(&h, &f, 65536)
+        for i in 0 ..< 65536 { f[i] = gelu(f[i]) }
+        ck_round_f16(&f, 65536)
+        return f
+    }()
+
+    /// `out = gelu(gate) * up` as ggml's `geglu` (table form when `table`, exact tanh otherwise).
+    public static func geglu(_ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, count: Int, table: Bool,
+                             into out: UnsafeMutablePointer<Float>) {
+        if !table {
+            for i in 0 ..< count { out[i] = gelu(gate[i]) * up[i] }
+            return
+        }
+        geluTable.withUnsafeBufferPointer { t in
+            withUnsafeTemporaryAllocation(of: UInt16.self, capacity: count) { h in
+                ck_f32_to_f16(gate, h.baseAddress!, Int64(count))
+                for i in 0 ..< count {
+                    let x = gate[i]
+                    if x <= -10 { out[i] = 0 } else if x >= 10 { out[i] = x * up[i] } else { out[i] = t[Int(h[i])] * up[i] }
+                }
+            }
+        }
+    }
+
+    /// Rounds `count` floats to f16 and back, in place.
+    public static func roundToHalf(_ x: UnsafeMutablePointer<Float>, count: Int) { ck_round_f16(x, Int64(count)) }
+}
+
+/// A pointer that may cross into `concurrentPerform` closures (each task writes a disjoint part).
+struct SendablePointer<T>: @unchecked Sendable {
+    let p: UnsafeMutablePointer<T>
+    init(_ p: UnsafeMutablePointer<T>) { self.p = p }
+}
+
+/// Splits `0..<n` into `threads` contiguous ranges and runs them concurrently (inline when one thread).
+func parallelRanges(_ n: Int, threads: Int, align: Int = 1, _ body: @Sendable (Range<Int>) -> Void) {
+    let t = max(1, min(threads, n / max(align, 1)))
+    if t <= 1 { body(0 ..< n); return }
+    let units = (n + align - 1) / align
+    DispatchQueue.concurrentPerform(iterations: t) { i in
+        let lo = min(n, units * i / t * align), hi = min(n, units * (i + 1) / t * align)
+        if lo < hi { body(lo ..< hi) }
+    }
+}

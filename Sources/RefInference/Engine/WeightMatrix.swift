@@ -1,0 +1,211 @@
+import CKernels
+import KilnCore
+import QuantCore
+
+/// How a matrix product runs.
+public enum MatMulMode: Sendable, Equatable {
+    /// Integer dot products on the stored blocks against activations quantized the way llama.cpp's CPU backend
+    /// quantizes them (Q8_0 for Q4_0/Q5_0/Q8_0, Q8_K for K-quants, f16 for F16); C SIMD kernels.
+    case fast
+    /// Plain Swift loops over dequantized weight rows, activations rounded exactly as in `.fast`.
+    case referenceEmulated
+    /// Plain Swift loops over dequantized weight rows and float activations (no rounding emulation).
+    case referencePlain
+}
+
+/// Activation rows made ready for one weight matrix (quantized, rounded or copied). Immutable once built.
+public final class PreparedActivations: @unchecked Sendable {
+    /// Number of activation rows.
+    public let batch: Int
+    /// Bytes per row in `storage`.
+    let rowBytes: Int
+    /// True when rows are in the C kernels' activation format (`.fast`); false for float rows of the reference path.
+    let kernelReady: Bool
+    let storage: UnsafeMutableRawPointer
+
+    init(batch: Int, rowBytes: Int, kernelReady: Bool) {
+        self.batch = batch
+        self.rowBytes = rowBytes
+        self.kernelReady = kernelReady
+        storage = .allocate(byteCount: max(1, batch * rowBytes), alignment: 64)
+    }
+
+    deinit { storage.deallocate() }
+
+    var floats: UnsafeMutablePointer<Float> { storage.assumingMemoryBound(to: Float.self) }
+}
+
+/// A weight matrix `W[rows, columns]` that multiplies activation rows: `y[b][r] = Σ_c W[r][c] · x[b][c]`.
+///
+/// The engine talks to weights only through this protocol, so a model can run from memory-mapped GGUF blocks
+/// (`QuantizedWeightMatrix`) or from float weights of any source (`FloatWeightMatrix`).
+public protocol WeightMatrix: Sendable {
+    /// Output features.
+    var rows: Int { get }
+    /// Input features.
+    var columns: Int { get }
+    /// The storage type, for reports ("Q4_K", "F32", ...).
+    var typeName: String { get }
+    /// Converts `batch` rows of `columns` floats into what `multiply` consumes.
+    func prepare(_ x: UnsafePointer<Float>, batch: Int, mode: MatMulMode) -> PreparedActivations
+    /// Computes output rows `rows` for every prepared activation row into `y[b * ldo + r]`.
+    /// Safe to call concurrently for disjoint row ranges.
+    func multiply(_ input: PreparedActivations, rows: Range<Int>, into y: UnsafeMutablePointer<Float>, ldo: Int)
+    /// Row `r` as floats (embedding lookup).
+    func copyRow(_ r: Int, into out: UnsafeMutablePointer<Float>)
+}
+
+/// Activation rounding shared by both implementations.
+enum ActivationRounding {
+    /// The activation format llama.cpp's CPU backend uses for a weight type (`vec_dot_type`).
+    static func dotType(for weight: GGMLType) -> GGMLType {
+        switch weight {
+        case .f32: .f32
+        case .f16: .f16
+        case .q4_0, .q5_0, .q8_0, .q4_1, .q5_1, .iq4_nl: .q8_0   // Q8_1 for _1 types rounds values like Q8_0
+        default: .q8_K
+        }
+    }
+
+    /// Rounds `n` floats in place as `dotType` quantization followed by dequantization would.
+    static func roundTrip(_ x: UnsafeMutablePointer<Float>, count n: Int, dotType: GGMLType) {
+        switch dotType {
+        case .f16: ck_round_f16(x, Int64(n))
+        case .q8_0, .q8_K:
+            let bytes = dotType.byteCount(elements: n)!
+            let tmp = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+            defer { tmp.deallocate() }
+            if dotType == .q8_0 { ck_quantize_q8_0(x, tmp, Int64(n)) } else { ck_quantize_q8_K(x, tmp, Int64(n)) }
+            try! Quantizer.dequantize(.ggml(dotType), UnsafeRawBufferPointer(start: tmp, count: bytes), count: n,
+                                      into: UnsafeMutableBufferPointer(start: x, count: n))
+        default: break
+        }
+    }
+}
+
+/// A weight matrix computed directly on GGUF blocks (any QuantCore type), typically a view into a memory mapping.
+public struct QuantizedWeightMatrix: WeightMatrix, @unchecked Sendable {
+    public let rows: Int
+    public let columns: Int
+    public let type: GGMLType
+    let base: UnsafeRawPointer
+    let rowBytes: Int
+    /// Keeps the mapping alive.
+    let owner: AnyObject?
+
+    /// `bytes` holds `rows` rows of `columns` elements of `type` (ggml `ne = [columns, rows]`).
+    public init(type: GGMLType, rows: Int, columns: Int, bytes: UnsafeRawBufferPointer, owner: AnyObject?, name: String = "") throws(KilnError) {
+        guard Quantizer.canDequantize(ElementType(ggml: type)) else {
+            throw KilnError(.unsupported, "the engine cannot compute with \(type.name) weights", tensor: name)
+        }
+        guard columns % type.blockSize == 0, let rb = type.byteCount(elements: columns), rb * rows <= bytes.count,
+              let p = bytes.baseAddress else {
+            throw KilnError(.invalid, "\(rows)×\(columns) \(type.name) needs more bytes than the \(bytes.count) stored", tensor: name)
+        }
+        self.rows = rows
+        self.columns = columns
+        self.type = type
+        self.base = p
+        self.rowBytes = rb
+        self.owner = owner
+    }
+
+    public var typeName: String { type.name }
+
+    var fastSupported: Bool { ck_supports(type.id) != 0 }
+
+    public func prepare(_ x: UnsafePointer<Float>, batch: Int, mode: MatMulMode) -> PreparedActivations {
+        let dot = ActivationRounding.dotType(for: type)
+        if mode == .fast && fastSupported {
+            let rb = dot.byteCount(elements: columns)!
+            let p = PreparedActivations(batch: batch, rowBytes: rb, kernelReady: true)
+            for b in 0 ..< batch {
+                let src = x + b * columns, dst = p.storage + b * rb
+                switch dot {
+                case .q8_0: ck_quantize_q8_0(src, dst, Int64(columns))
+                case .q8_K: ck_quantize_q8_K(src, dst, Int64(columns))
+                case .f16: ck_f32_to_f16(src, dst.assumingMemoryBound(to: UInt16.self), Int64(columns))
+                default: dst.copyMemory(from: src, byteCount: rb)
+                }
+            }
+            return p
+        }
+        let p = PreparedActivations(batch: batch, rowBytes: columns * 4, kernelReady: false)
+        p.floats.update(from: x, count: batch * columns)
+        if mode != .referencePlain {
+            for b in 0 ..< batch { ActivationRounding.roundTrip(p.floats + b * columns, count: columns, dotType: dot) }
+        }
+        return p
+    }
+
+    public func multiply(_ input: PreparedActivations, rows range: Range<Int>, into y: UnsafeMutablePointer<Float>, ldo: Int) {
+        if input.kernelReady {
+            ck_matmul(type.id, base, rowBytes, Int32(range.lowerBound), Int32(range.upperBound), Int32(columns),
+                      input.storage, input.rowBytes, Int32(input.batch), y, Int32(ldo))
+            return
+        }
+        // Reference: dequantize each row, then a plain sequential dot product per activation row.
+        let w = UnsafeMutablePointer<Float>.allocate(capacity: columns)
+        defer { w.deallocate() }
+        for r in range {
+            copyRow(r, into: w)
+            for b in 0 ..< input.batch {
+                let x = input.floats + b * columns
+                var s: Float = 0
+                for c in 0 ..< columns { s += w[c] * x[c] }
+                y[b * ldo + r] = s
+            }
+        }
+    }
+
+    public func copyRow(_ r: Int, into out: UnsafeMutablePointer<Float>) {
+        try! Quantizer.dequantize(ElementType(ggml: type), UnsafeRawBufferPointer(start: base + r * rowBytes, count: rowBytes),
+                                  count: columns, into: UnsafeMutableBufferPointer(start: out, count: columns))
+    }
+}
+
+/// Float32 weights held in memory (e.g. converted from a safetensors/Orbax source via GGUF names).
+public struct FloatWeightMatrix: WeightMatrix, @unchecked Sendable {
+    public let rows: Int
+    public let columns: Int
+    let values: [Float]
+
+    /// `values` is row-major `[rows][columns]`.
+    public init(rows: Int, columns: Int, values: [Float]) {
+        precondition(values.count == rows * columns, "FloatWeightMatrix: \(values.count) values for \(rows)×\(columns)")
+        self.rows = rows
+        self.columns = columns
+        self.values = values
+    }
+
+    public var typeName: String { "F32" }
+
+    public func prepare(_ x: UnsafePointer<Float>, batch: Int, mode: MatMulMode) -> PreparedActivations {
+        let p = PreparedActivations(batch: batch, rowBytes: columns * 4, kernelReady: mode == .fast)
+        p.floats.update(from: x, count: batch * columns)
+        return p
+    }
+
+    public func multiply(_ input: PreparedActivations, rows range: Range<Int>, into y: UnsafeMutablePointer<Float>, ldo: Int) {
+        values.withUnsafeBufferPointer { w in
+            let w = w.baseAddress!
+            if input.kernelReady {
+                ck_matmul(0, w, columns * 4, Int32(range.lowerBound), Int32(range.upperBound), Int32(columns),
+                          input.storage, input.rowBytes, Int32(input.batch), y, Int32(ldo))
+                return
+            }
+            for r in range {
+                for b in 0 ..< input.batch {
+                    let x = input.floats + b * columns, wr = w + r * columns
+                    var s: Float = 0
+                    for c in 0 ..< columns { s += wr[c] * x[c] }
+                    y[b * ldo + r] = s
+                }
+            }
+        }
+    }
+
+    public func copyRow(_ r: Int, into out: UnsafeMutablePointer<Float>) {
+        values.withUnsafeBufferPointer { out.update(from: $0.baseAddress! + r * columns, count: columns) }
+    }
+}

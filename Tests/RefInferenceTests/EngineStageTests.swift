@@ -1,0 +1,68 @@
+import Foundation
+import GGUFWriter
+import KilnTestSupport
+import RefInference
+import Testing
+
+/// Teacher-forced, stage by stage: each stage of the recorded layers (0: sliding, 5: global) and the output norm runs from
+/// llama.cpp's own input to that stage (dumped by llama_dump.py, see scripts/gen_engine_goldens.py) and must match
+/// llama.cpp's output of the stage to a relative error (‖ours − theirs‖₂ / ‖theirs‖₂) of at most 1e-4.
+@Suite struct EngineStageTests {
+    static func load(_ key: String) throws -> [Float] {
+        try NpyFile(path: Fixtures.path("engine/stages/" + key.replacingOccurrences(of: "#", with: "_") + ".npy")).floats
+    }
+
+    static func relativeError(_ a: [Float], _ b: [Float]) -> Double {
+        precondition(a.count == b.count, "\(a.count) vs \(b.count)")
+        var num = 0.0, den = 0.0
+        for i in a.indices { let d = Double(a[i]) - Double(b[i]); num += d * d; den += Double(b[i]) * Double(b[i]) }
+        return (num / max(den, 1e-30)).squareRoot()
+    }
+
+    @Test(.enabled(if: Fixtures.gemma270m != nil)) func stagesMatchLlamaCpp() throws {
+        let meta = try #require(try Fixtures.json("engine/stages/stages.json") as? [String: Any])
+        let ids = (meta["ids"] as! [NSNumber]).map { Int32($0.intValue) }
+        let engine = try GemmaEngine(path: try #require(Fixtures.gemma270m), options: EngineOptions(threads: 2, contextLength: 64))
+        let T = ids.count, pos = 0 ..< T
+        var worst: [(String, Double)] = []
+        func check(_ name: String, _ ours: [Float], limit: Double = 1e-4) throws {
+            let e = Self.relativeError(ours, try Self.load(name))
+            worst.append((name, e))
+            #expect(e <= limit, "\(name): relative error \(e)")
+        }
+        try check("inp_scaled", engine.embed(ids))
+        for il in (meta["layers"] as! [NSNumber]).map(\.intValue) {
+            let L = engine.weights.layers[il]
+            let lIn = try Self.load(il == 0 ? "inp_scaled" : "l_out-\(il - 1)")
+            try check("attn_norm-\(il)", engine.rmsNorm(lIn, weight: L.attnNorm))
+            let an = try Self.load("attn_norm-\(il)")
+            try check("Qcur-\(il)", engine.matmul(L.q, an))
+            try check("Kcur-\(il)", engine.matmul(L.k, an))
+            try check("Vcur-\(il)", engine.matmul(L.v, an))
+            try check("Qcur_normed-\(il)", engine.rmsNorm(try Self.load("Qcur-\(il)"), weight: L.qNorm))
+            try check("Kcur_normed-\(il)", engine.rmsNorm(try Self.load("Kcur-\(il)"), weight: L.kNorm))
+            var q = try Self.load("Qcur_normed-\(il)"), k = try Self.load("Kcur_normed-\(il)")
+            engine.rope(&q, layer: il, positions: pos)
+            engine.rope(&k, layer: il, positions: pos)
+            try check("Qcur-\(il)#3", q)
+            try check("Kcur-\(il)#3", k)
+            var qs = try Self.load("Qcur-\(il)#3").map { $0 * engine.config.attentionScale }
+            var ks = try Self.load("Kcur-\(il)#3"), vs = try Self.load("Vcur-\(il)")
+            GemmaNumerics.roundToHalf(&qs, count: qs.count)
+            GemmaNumerics.roundToHalf(&ks, count: ks.count)
+            GemmaNumerics.roundToHalf(&vs, count: vs.count)
+            try check("kqv_out-\(il)", engine.attention(il, q: qs, k: ks, v: vs, positions: pos))
+            try check("attn_post_norm-\(il)", engine.attentionOutput(il, try Self.load("kqv_out-\(il)")))
+            try check("sa_out-\(il)", zip(try Self.load("attn_post_norm-\(il)"), lIn).map { $0 + $1 })
+            try check("ffn_norm-\(il)", engine.rmsNorm(try Self.load("sa_out-\(il)"), weight: L.ffnNorm))
+            try check("ffn_out-\(il)", engine.feedForward(il, normed: try Self.load("ffn_norm-\(il)")))
+            try check("ffn_post_norm-\(il)", engine.rmsNorm(try Self.load("ffn_out-\(il)"), weight: L.postFFWNorm))
+            try check("l_out-\(il)", zip(try Self.load("ffn_post_norm-\(il)"), try Self.load("sa_out-\(il)")).map { $0 + $1 })
+            // The whole layer from its input (errors compound through the chain but stay small).
+            engine.reset()
+            try check("l_out-\(il)", engine.layer(il, lIn, positions: pos), limit: 1e-3)
+        }
+        try check("result_norm", engine.rmsNorm(try Self.load("l_out-17"), weight: engine.weights.outputNorm))
+        print("[stages] " + worst.map { "\($0.0) \(String(format: "%.2e", $0.1))" }.joined(separator: ", "))
+    }
+}
