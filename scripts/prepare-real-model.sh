@@ -4,6 +4,7 @@
 #   gemma3-270m-tokenizer.model   a SentencePiece model rebuilt from its vocabulary (scripts/gen_tokenizer_fixtures.py)
 #   kaggle270m/                   a Kaggle-layout int4 Orbax checkpoint carrying the real 270M weights, built with the
 #                                 real orbax library by shared/tools/kaggle_like/make_kaggle_like.py (about 2.5 min)
+#   gemma-3-270m-{q8_0,q4_0,f16}.gguf  requantized by Kiln's own convert (needs `make build` first)
 # Prints the path of the GGUF. Missing oracles (no shared/ checkout) only skip the steps that need them.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -30,5 +31,14 @@ if [ ! -f "$kaggle/.complete" ]; then
   else
     echo "prepare: $shared/tools/kaggle_like not found; Kaggle-layout real-weight tests will be skipped" >&2
   fi
+fi
+# Requantized variants for the engine tests, made by Kiln's own convert (byte-identical to llama-quantize's; the
+# RequantizeTests check that against llama-quantize's recorded digests).
+if [ -x "$here/../.build/release/convert" ]; then
+  for t in Q8_0 Q4_0 F16; do
+    lower=$(echo "$t" | tr 'A-Z' 'a-z')
+    [ -f "$cache/gemma-3-270m-$lower.gguf" ] || "$here/../.build/release/convert" "$gguf" -o "$cache/gemma-3-270m-$lower.gguf" \
+      --type "$t" --allow-requantize >&2
+  done
 fi
 echo "$gguf"

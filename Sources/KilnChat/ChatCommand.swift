@@ -49,7 +49,7 @@ struct ChatCommand: ParsableCommand {
         }
         if let prompt = options.prompt {
             try session.reply(to: prompt)
-            print()
+            Output.write([0x0A])  // same unbuffered stream as the reply, so it lands before the stats line
         } else {
             try ChatREPL(session: session).run()
         }
