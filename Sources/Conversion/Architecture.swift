@@ -1,5 +1,6 @@
 import GGUFWriter
 import KilnCore
+import QuantCore
 import RefInference
 
 /// A model family Kiln can convert. One conforming type per family holds all of that family's knowledge:
@@ -21,6 +22,8 @@ public protocol Architecture: Sendable {
     var outputTensors: [OutputTensor] { get }
     /// `general.*` (without file type) and `<arch>.*` metadata, in llama.cpp's converter order.
     func metadata(modelName: String) -> [GGUFMetadataEntry]
+    /// What llama-quantize's per-tensor rules need to know about the model (for preset type mixes).
+    var quantModelInfo: QuantModelInfo { get }
     /// A one-line description of the derived configuration, for the conversion summary.
     var summary: String { get }
 }

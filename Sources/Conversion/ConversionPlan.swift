@@ -37,6 +37,8 @@ public struct TypeRequest: Sendable {
         case auto
         /// One ggml type for every 2-D tensor (1-D stay F32).
         case single(GGMLType)
+        /// A llama-quantize preset (Q4_K_M, Q3_K_S, ...): llama.cpp's per-tensor choices, quantized from the floats.
+        case mix(QuantMix)
     }
 
     public var base: Base = .auto
@@ -80,8 +82,15 @@ public struct ConversionPlan: Sendable {
         self.fileType = fileType
     }
 
-    /// Plans a checkpoint → GGUF conversion.
-    public init(outputs: [OutputTensor], request: TypeRequest) throws {
+    /// Plans a checkpoint → GGUF conversion. `model` feeds the layer/head rules of a llama-quantize preset.
+    public init(outputs: [OutputTensor], request: TypeRequest, model: QuantModelInfo? = nil) throws {
+        var mixTypes: [String: GGMLType] = [:]
+        if case .mix(let mix) = request.base {
+            let weights = outputs.filter { $0.ne.count > 1 && $0.role != .norm }
+            guard let model else { throw KilnError(.usage, "a preset type mix needs the model's layer and head counts") }
+            let types = try mix.types(for: weights.map { QuantTensor(name: $0.name, ne: $0.ne, sourceType: .f32) }, model: model)
+            for (t, type) in zip(weights, types) { mixTypes[t.name] = type }
+        }
         var planned: [PlannedTensor] = []
         for t in outputs {
             let userType = request.override(for: t.name) ?? (t.role == .embedding ? request.embedding : nil)
@@ -98,6 +107,8 @@ public struct ConversionPlan: Sendable {
                 planned.append(PlannedTensor(tensor: t, type: .q4_0, mode: .qatLossless))
             case .single(let type):
                 planned.append(PlannedTensor(tensor: t, type: ConversionPlan.fallback(type, rowLength: t.rowLength), mode: .quantize))
+            case .mix:
+                planned.append(PlannedTensor(tensor: t, type: mixTypes[t.name] ?? .f32, mode: .quantize))
             }
         }
         for p in planned {
@@ -113,6 +124,7 @@ public struct ConversionPlan: Sendable {
         switch request.base {
         case .auto: fileType = 2  // MOSTLY_Q4_0
         case .single(let t): fileType = ConversionPlan.fileType(for: t)
+        case .mix(let m): fileType = m.fileType
         }
     }
 

@@ -1,5 +1,6 @@
 import GGUFWriter
 import KilnCore
+import QuantCore
 import RefInference
 
 /// Gemma 3 (text decoder; 270M, 1B, 4B, 12B, 27B and smaller test configs), from Kaggle Orbax/Flax FLAT checkpoints
@@ -148,6 +149,10 @@ public struct Gemma3: Architecture {
         if total >= 1e9 { return "\(Int((total / 1e9).rounded()))B" }
         if total >= 1e6 { return "\(Int((total / 1e6).rounded()))M" }
         return "\(Int((total / 1e3).rounded()))K"
+    }
+
+    public var quantModelInfo: QuantModelInfo {
+        QuantModelInfo(architecture: Gemma3.name, layerCount: config.layers, headCount: config.heads, headCountKV: config.kvHeads)
     }
 
     public var summary: String {

@@ -67,10 +67,13 @@ public enum ConvertJob {
     static func typeRequest(_ o: ConvertOptions) throws -> TypeRequest {
         var r = TypeRequest()
         if o.type.lowercased() != "auto" {
-            guard let t = GGMLType.named(o.type) else {
-                throw KilnError(.usage, "unknown --type '\(o.type)' (auto, or a ggml type such as q4_0, q8_0, q4_k, f16, bf16, f32)")
+            if let t = GGMLType.named(o.type) {
+                r.base = .single(t)
+            } else if let mix = QuantMix.preset(named: o.type) {
+                r.base = .mix(mix)
+            } else {
+                throw KilnError(.usage, "unknown --type '\(o.type)' (auto, a ggml type such as q4_0, q8_0, q4_k, f16, bf16, f32, or a llama-quantize preset such as Q4_K_M)")
             }
-            r.base = .single(t)
         }
         if let e = o.embeddingType {
             guard let t = GGMLType.named(e) else { throw KilnError(.usage, "unknown --embedding-type '\(e)'") }
@@ -97,7 +100,7 @@ public enum ConvertJob {
         let tokenizer = try tokenizerPath(source, input: input, options: options)
         let vocabulary = try family.vocabulary(tokenizerModel: tokenizer)
         let arch = try family.init(source: source, vocabularySize: vocabulary.count)
-        let plan = try ConversionPlan(outputs: arch.outputTensors, request: try typeRequest(options))
+        let plan = try ConversionPlan(outputs: arch.outputTensors, request: try typeRequest(options), model: arch.quantModelInfo)
         let mmproj = try MMProjJob.plan(arch: arch, source: source, options: options)
         if options.dryRun {
             return arch.summary + "\n" + plan.text + "tensor data: \(TextTable.grouped(plan.dataBytes)) bytes" + MMProjJob.dryRunText(mmproj)

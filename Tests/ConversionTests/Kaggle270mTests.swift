@@ -41,6 +41,21 @@ struct Kaggle270mTests {
         #expect(try SHA256.hex(ofFile: o.output) == golden["kiln_output_sha256"] as? String,
                 "llama.cpp ran a file with this digest and continued the prompt sensibly; see the golden")
     }
+
+    /// `--type Q4_K_M` on a checkpoint picks, tensor by tensor, what llama-quantize picked for the original file.
+    @Test func presetMixMatchesLlamaQuantizesChoices() throws {
+        let dir = Fixtures.tempDirectory()
+        defer { Fixtures.cleanup(dir) }
+        var o = ConvertOptions(output: dir + "/k270-q4_k_m.gguf")
+        o.progress = false
+        o.type = "Q4_K_M"
+        _ = try ConvertJob.run(input: Kaggle270m.checkpoint!, options: o)
+        let ours = try GGUFFile(path: o.output)
+        let original = try GGUFFile(path: Fixtures.gemma270m!)
+        #expect(ours.tensorInfos.map(\.name) == original.tensorInfos.map(\.name))
+        for (a, b) in zip(ours.tensorInfos, original.tensorInfos) { #expect(a.type == b.type, "\(a.name)") }
+        #expect(ours.metadata[key: "general.file_type"] == .uint32(15))
+    }
 }
 
 enum Kaggle270m {
