@@ -8,9 +8,11 @@ MODEL="${1:-$HOME/.cache/kiln/gemma-3-270m-q4_k_m.gguf}"
 RUNS="${2:-3}"
 NGEN=64
 PROMPT="The history of the printing press begins in the fifteenth century, when Johannes Gutenberg combined movable metal type, oil-based inks and a wooden press adapted from those used to make wine. Within fifty years, presses had spread to more than two hundred cities across Europe, and"
-swift build -c release --scratch-path .build-engine --product chat >/dev/null
-CHAT=.build-engine/release/chat
-. "$HOME/.venvs/oracle/bin/activate"
+CHAT=.build/release/chat   # `make bench` builds it
+[ -x "$CHAT" ] || swift build -c release --product chat >/dev/null
+cache="${KILN_CACHE:-$HOME/.cache/kiln}"
+PY="${KILN_PYTHON:-$cache/venv/bin/python}"
+"$PY" -c "import llama_cpp" 2>/dev/null || { echo "installing llama-cpp-python (builds llama.cpp, ~7 min)"; bash scripts/python-env.sh llama-cpp-python; PY="$cache/venv/bin/python"; }
 
 ours() {  # threads -> "prompt_tps decode_tps rss_mb"
   local out
@@ -23,7 +25,7 @@ ours() {  # threads -> "prompt_tps decode_tps rss_mb"
 }
 
 theirs() {  # threads -> "prompt_tps decode_tps"
-  python - "$MODEL" "$1" "$PROMPT" $NGEN <<'PY' 2>/dev/null
+  "$PY" - "$MODEL" "$1" "$PROMPT" $NGEN <<'PY' 2>/dev/null
 import sys, time
 from llama_cpp import Llama
 model, threads, prompt, ngen = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
@@ -46,8 +48,8 @@ for t in 1 2; do
   for i in $(seq "$RUNS"); do
     read -r p d r < <(ours "$t"); read -r tp td < <(theirs "$t")
     echo "  threads=$t run $i: kiln prompt $p decode $d tok/s (RSS ${r} MB) | llama.cpp prompt $tp decode $td tok/s"
-    bo_p=$(python -c "print(max($bo_p,$p))"); bo_d=$(python -c "print(max($bo_d,$d))")
-    bt_p=$(python -c "print(max($bt_p,$tp))"); bt_d=$(python -c "print(max($bt_d,$td))"); rss=$r
+    bo_p=$(python3 -c "print(max($bo_p,$p))"); bo_d=$(python3 -c "print(max($bo_d,$d))")
+    bt_p=$(python3 -c "print(max($bt_p,$tp))"); bt_d=$(python3 -c "print(max($bt_d,$td))"); rss=$r
   done
-  python -c "print(f'threads=$t best: kiln prompt $bo_p / decode $bo_d tok/s; llama.cpp prompt $bt_p / decode $bt_d tok/s; ratio prompt {$bo_p/$bt_p:.2f}x, decode {$bo_d/$bt_d:.2f}x; kiln RSS $rss MB')"
+  python3 -c "print(f'threads=$t best: kiln prompt $bo_p / decode $bo_d tok/s; llama.cpp prompt $bt_p / decode $bt_d tok/s; ratio prompt {$bo_p/$bt_p:.2f}x, decode {$bo_d/$bt_d:.2f}x; kiln RSS $rss MB')"
 done
