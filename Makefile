@@ -1,5 +1,6 @@
 # Kiln — two set-up commands on a fresh Debian machine with Swift: `make demo` and `make test`.
-# Both install what is missing (apt: libzstd-dev, zlib1g-dev, pkg-config; python3-venv for the oracle scripts),
+# Both install what is missing (apt: libzstd-dev, zlib1g-dev, pkg-config; python3 and python3-venv for the oracle
+# scripts that prepare the real-model tests),
 # build in release mode, then run. `make build` leaves the binaries in .build/release/.
 
 SWIFT      ?= swift
@@ -15,6 +16,7 @@ all: build
 
 deps:
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v python3 >/dev/null 2>&1 || missing="$$missing python3"; \
 	python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
