@@ -8,9 +8,8 @@ KILN_CACHE ?= $(HOME)/.cache/kiln
 export KILN_CACHE
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PKGS   := libzstd-dev zlib1g-dev pkg-config
-RELEASE    := .build/release
 
-.PHONY: all deps build demo test test-unit test-cli bench clean
+.PHONY: all deps build demo test bench clean
 
 all: build
 
@@ -40,4 +39,4 @@ bench: build
 	@bash scripts/bench.sh
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-test
