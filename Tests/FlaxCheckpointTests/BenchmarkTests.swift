@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import KilnCore
 import Testing
@@ -35,6 +36,19 @@ import Testing
             }
         }
         let stream = Date().timeIntervalSince(t2)
+        // Scaling: the same whole-array reads spread over 1 and 2 threads (arrays, and the chunks inside each, are
+        // decoded independently; a reader shares no lock on the hot path).
+        for threads in [1, 2] {
+            let t3 = Date()
+            let tensors = ckpt.tensors
+            DispatchQueue.concurrentPerform(iterations: threads) { part in
+                for i in stride(from: part, to: tensors.count, by: threads) {
+                    _ = try? ckpt.withBytes(of: tensors[i]) { $0.count }
+                }
+            }
+            let dt = Date().timeIntervalSince(t3)
+            print(String(format: "orbax-bench: %d thread(s): whole-array read %.2f s = %.0f MB/s", threads, dt, Double(decoded) / 1e6 / dt))
+        }
         let mb = Double(decoded) / 1e6
         print(String(format: "orbax-bench: %d arrays, %.0f MB decoded; open %.3f s; whole-array read %.2f s = %.0f MB/s; "
                          + "256-row streaming %.2f s = %.0f MB/s (checksum %llu)",
