@@ -8,14 +8,16 @@ bin=.build/release
 example=fixtures/gemma3/tiny-kaggle-vision
 out=$(mktemp -d)
 echo "== inspect $example (Orbax checkpoint)"
-$bin/inspect "$example" | head -12
+$bin/inspect "$example" > "$out/inspect.txt"
+head -12 "$out/inspect.txt"
 echo "   ..."
 echo
 echo "== convert $example -o $out/gemma3-tiny.gguf"
 $bin/convert "$example" -o "$out/gemma3-tiny.gguf"
 echo
 echo "== inspect $out/gemma3-tiny.gguf"
-$bin/inspect "$out/gemma3-tiny.gguf" | sed -n '1,4p;/^tensors/,/blk.0.ffn_up/p;/^total/,$p'
+$bin/inspect "$out/gemma3-tiny.gguf" > "$out/inspect-gguf.txt"
+sed -n '1,4p;/^tensors/,/blk.0.ffn_up/p;/^total/,$p' "$out/inspect-gguf.txt"
 echo
 echo "== inspect --tensor blk.0.attn_q.weight --stats (dequantized Q4_0)"
 $bin/inspect "$out/gemma3-tiny.gguf" --tensor blk.0.attn_q.weight --stats
