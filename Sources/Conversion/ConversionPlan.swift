@@ -28,6 +28,12 @@ public struct PlannedTensor: Sendable, Equatable {
     public var mode: EncodeMode
 
     public var byteCount: Int { type.byteCount(elements: tensor.elementCount) ?? 0 }
+
+    public init(tensor: OutputTensor, type: GGMLType, mode: EncodeMode) {
+        self.tensor = tensor
+        self.type = type
+        self.mode = mode
+    }
 }
 
 /// The user's type request: `--type`, `--embedding-type` and `--tensor-type PATTERN=TYPE` overrides.
@@ -106,7 +112,7 @@ public struct ConversionPlan: Sendable {
             case .auto:
                 planned.append(PlannedTensor(tensor: t, type: .q4_0, mode: .qatLossless))
             case .single(let type):
-                planned.append(PlannedTensor(tensor: t, type: ConversionPlan.fallback(type, rowLength: t.rowLength), mode: .quantize))
+                planned.append(PlannedTensor(tensor: t, type: try QuantMix.shapeFallback(type, rowLength: t.rowLength, tensor: t.name), mode: .quantize))
             case .mix:
                 planned.append(PlannedTensor(tensor: t, type: mixTypes[t.name] ?? .f32, mode: .quantize))
             }
@@ -128,22 +134,6 @@ public struct ConversionPlan: Sendable {
         }
     }
 
-    /// llama-quantize's replacement when a row is not a whole number of `type`'s blocks (llama-quant.cpp): K-quants
-    /// need 256-wide rows. Q2_K/Q3_K fall back to IQ4_NL there, which Kiln cannot write; it uses Q4_0 (same size).
-    /// Anything still not fitting becomes F16.
-    public static func fallback(_ type: GGMLType, rowLength: Int) -> GGMLType {
-        guard rowLength % type.blockSize != 0 else { return type }
-        let next: GGMLType
-        switch type {
-        case .q2_K, .q3_K: next = .q4_0
-        case .q4_K: next = .q5_0
-        case .q5_K: next = .q5_1
-        case .q6_K: next = .q8_0
-        default: next = .f16
-        }
-        return rowLength % next.blockSize == 0 ? next : .f16
-    }
-
     /// llama_ftype for a file whose weights are mostly `type` (include/llama.h).
     public static func fileType(for type: GGMLType) -> UInt32 {
         switch type {
@@ -162,6 +152,13 @@ public struct ConversionPlan: Sendable {
         case .bf16: 32
         default: 1024  // GUESSED
         }
+    }
+
+    /// "37 F32, 43 Q4_0": how many output tensors of each type, for summaries.
+    public var typeCounts: String {
+        var counts: [String: Int] = [:]
+        for p in tensors { counts[p.type.name, default: 0] += 1 }
+        return counts.keys.sorted().map { "\(counts[$0]!) \($0)" }.joined(separator: ", ")
     }
 
     /// Bytes of tensor data (unpadded).

@@ -76,10 +76,8 @@ enum MMProjJob {
             let progress = ProgressBar("mmproj", total: p.plan.tensors.reduce(0) { $0 + $1.tensor.elementCount }, enabled: options.progress)
             let executor = PlanExecutor(threads: options.threads, progress: progress)
             let report = try executor.write(plan: p.plan, source: source, metadata: metadata, to: p.path, inputs: inputs)
-            var counts: [String: Int] = [:]
-            for t in p.plan.tensors { counts[t.type.name, default: 0] += 1 }
             return "\n" + p.projector.summary
-                + "\nwrote \(p.path): \(report.tensors) tensors (" + counts.keys.sorted().map { "\(counts[$0]!) \($0)" }.joined(separator: ", ")
+                + "\nwrote \(p.path): \(report.tensors) tensors (" + p.plan.typeCounts
                 + "), \(TextTable.grouped(report.bytes)) bytes of tensor data in \(String(format: "%.2f", report.seconds)) s"
         }
     }

@@ -34,7 +34,7 @@ public enum ConvertJob {
         let source = try SourceOpener.open(input)
         if let gguf = source as? GGUFFile {
             guard options.type != "auto" || options.embeddingType != nil || !options.tensorTypes.isEmpty else {
-                return try GGUFRewrite.run(source: gguf, output: options.output)
+                return try GGUFRewrite.run(source: gguf, output: options.output, threads: options.threads, progress: options.progress)
             }
             return try requantize(gguf, options: options)
         }
@@ -58,9 +58,7 @@ public enum ConvertJob {
         let progress = ProgressBar("quantizing", total: plan.tensors.reduce(0) { $0 + $1.tensor.elementCount }, enabled: o.progress)
         let report = try PlanExecutor(threads: o.threads, progress: progress)
             .write(plan: plan, source: gguf, metadata: metadata, to: o.output, inputs: [gguf.path])
-        var counts: [String: Int] = [:]
-        for p in plan.tensors { counts[p.type.name, default: 0] += 1 }
-        return "wrote \(o.output) (\(mix.name)): \(report.tensors) tensors (" + counts.keys.sorted().map { "\(counts[$0]!) \($0)" }.joined(separator: ", ")
+        return "wrote \(o.output) (\(mix.name)): \(report.tensors) tensors (" + plan.typeCounts
             + "), \(TextTable.grouped(report.bytes)) bytes of tensor data in \(String(format: "%.2f", report.seconds)) s"
     }
 
@@ -126,9 +124,7 @@ public enum ConvertJob {
 
     static func summary(arch: any Architecture, plan: ConversionPlan, report: ConversionReport, output: String) -> String {
         var lines = [arch.summary]
-        var counts: [String: Int] = [:]
-        for p in plan.tensors { counts[p.type.name, default: 0] += 1 }
-        lines.append("wrote \(output): \(report.tensors) tensors (" + counts.keys.sorted().map { "\(counts[$0]!) \($0)" }.joined(separator: ", ")
+        lines.append("wrote \(output): \(report.tensors) tensors (" + plan.typeCounts
                      + "), \(TextTable.grouped(report.bytes)) bytes of tensor data in \(String(format: "%.2f", report.seconds)) s")
         if report.losslessTensors > 0 {
             lines.append("QAT int4 grid: \(report.losslessTensors) tensors packed losslessly as Q4_0 (\(report.qat.blocks) blocks, "

@@ -250,7 +250,7 @@ public struct QuantMix: Sendable, Hashable {
     }
 
     /// `tensor_type_fallback`: a type whose block does not divide the row length is replaced.
-    static func shapeFallback(_ type: GGMLType, rowLength: Int, tensor: String) throws(KilnError) -> GGMLType {
+    public static func shapeFallback(_ type: GGMLType, rowLength: Int, tensor: String) throws(KilnError) -> GGMLType {
         guard rowLength % type.blockSize != 0 else { return type }
         let fallback: GGMLType
         switch type {
