@@ -19,11 +19,4 @@ public struct GGUFTensorInfo: Sendable, Equatable {
     public var elementCount: Int { ne.reduce(1, *) }
     /// Stored bytes (`ne[0]/blck * type_size * ne[1] * ...`).
     public var byteCount: Int { type.byteCount(elements: elementCount) ?? 0 }
-
-    /// `ne` with trailing 1s dropped (at least one dimension), as ggml's writer stores `n_dims`.
-    public static func trimmedNE(_ ne: [Int]) -> [Int] {
-        var out = ne
-        while out.count > 1, out.last == 1 { out.removeLast() }
-        return out.isEmpty ? [1] : out
-    }
 }

@@ -91,12 +91,6 @@ import Testing
         #expect(m[key: "a"] == .uint32(3))
     }
 
-    @Test func trailingUnitDimensionsAreTrimmedAsGGMLDoes() {
-        #expect(GGUFTensorInfo.trimmedNE([640, 1, 1]) == [640])
-        #expect(GGUFTensorInfo.trimmedNE([1, 1]) == [1])
-        #expect(GGUFTensorInfo.trimmedNE([32, 4, 1]) == [32, 4])
-    }
-
     @Test func wrongSizesAndMissingTensorsAreRefusedAndNothingIsLeftBehind() throws {
         let dir = Fixtures.tempDirectory()
         defer { Fixtures.cleanup(dir) }
