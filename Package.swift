@@ -30,15 +30,18 @@ let package = Package(
         .target(name: "QuantCore", dependencies: ["KilnCore"], swiftSettings: swift6),
         // Orbax/Flax checkpoints: OCDBT key-value store, zarr v2/v3 arrays, the Orbax tree.
         .target(name: "FlaxCheckpoint", dependencies: ["KilnCore", "CZstd", "CZlib"], swiftSettings: swift6),
-        // Gemma 3 reference engine, SentencePiece model reader and llama.cpp-exact SPM tokenizer.
+        // SentencePiece model reader, GGUF vocabulary, llama.cpp-exact SPM tokenizer and the Gemma chat template/format
+        // (kept apart from models, as huggingface/swift-transformers keeps `Tokenizers`).
+        .target(name: "Tokenizers", dependencies: ["KilnCore", "GGUFWriter"], swiftSettings: swift6),
         // SIMD kernels for the reference engine (AVX2/FMA/F16C selected at run time, portable C otherwise).
         .target(name: "CKernels"),
+        // Gemma 3 reference engine and sampler.
         .target(name: "RefInference", dependencies: ["KilnCore", "GGUFWriter", "QuantCore", "CKernels"], swiftSettings: swift6),
         // Checkpoint → GGUF: architectures (one file per family), the conversion plan and its streaming executor.
-        .target(name: "Conversion", dependencies: ["KilnCore", "GGUFWriter", "QuantCore", "RefInference"], swiftSettings: swift6),
+        .target(name: "Conversion", dependencies: ["KilnCore", "GGUFWriter", "QuantCore", "Tokenizers"], swiftSettings: swift6),
         // What the command-line front ends share: opening any source, reports, progress, npy output.
         .target(name: "KilnCLI", dependencies: [
-            "KilnCore", "GGUFWriter", "Safetensors", "QuantCore", "FlaxCheckpoint", "Conversion", "RefInference",
+            "KilnCore", "GGUFWriter", "Safetensors", "QuantCore", "FlaxCheckpoint", "Conversion", "Tokenizers",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swift6),
         .executableTarget(name: "KilnConvert", dependencies: [
@@ -48,7 +51,7 @@ let package = Package(
             "KilnCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swift6),
         .executableTarget(name: "KilnChat", dependencies: [
-            "RefInference", "GGUFWriter", "KilnCore", "QuantCore",
+            "RefInference", "Tokenizers", "GGUFWriter", "KilnCore", "QuantCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swift6),
 
@@ -58,8 +61,9 @@ let package = Package(
         .testTarget(name: "SafetensorsTests", dependencies: ["KilnTestSupport", "Safetensors", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "QuantCoreTests", dependencies: ["QuantCore", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "FlaxCheckpointTests", dependencies: ["FlaxCheckpoint", "KilnCore"], swiftSettings: swift6),
-        .testTarget(name: "RefInferenceTests", dependencies: ["KilnTestSupport", "RefInference", "GGUFWriter", "QuantCore", "KilnCore"], swiftSettings: swift6),
-        .testTarget(name: "ConversionTests", dependencies: ["KilnTestSupport", "Conversion", "KilnCLI", "GGUFWriter", "QuantCore", "RefInference", "KilnCore"], swiftSettings: swift6),
+        .testTarget(name: "TokenizersTests", dependencies: ["KilnTestSupport", "Tokenizers", "GGUFWriter", "KilnCore"], swiftSettings: swift6),
+        .testTarget(name: "RefInferenceTests", dependencies: ["KilnTestSupport", "RefInference", "Tokenizers", "GGUFWriter", "QuantCore", "KilnCore"], swiftSettings: swift6),
+        .testTarget(name: "ConversionTests", dependencies: ["KilnTestSupport", "Conversion", "KilnCLI", "GGUFWriter", "QuantCore", "RefInference", "Tokenizers", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "KilnCLITests", dependencies: ["KilnTestSupport", "KilnCLI", "GGUFWriter", "KilnCore"], swiftSettings: swift6),
     ]
 )

@@ -1,7 +1,7 @@
 import GGUFWriter
 import KilnCore
 import QuantCore
-import RefInference
+import Tokenizers
 
 /// Gemma 3 (text decoder; 270M, 1B, 4B, 12B, 27B and smaller test configs), from Kaggle Orbax/Flax FLAT checkpoints
 /// or Hugging Face safetensors, to llama.cpp's `gemma3` GGUF.

@@ -4,7 +4,7 @@ import Foundation
 import GGUFWriter
 import KilnCore
 import QuantCore
-import RefInference
+import Tokenizers
 
 /// Everything `convert` can be asked to do, independent of argument parsing.
 public struct ConvertOptions: Sendable {

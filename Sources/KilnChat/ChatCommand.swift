@@ -2,6 +2,7 @@ import ArgumentParser
 import GGUFWriter
 import KilnCore
 import RefInference
+import Tokenizers
 
 @main
 struct ChatCommand: ParsableCommand {

@@ -1,6 +1,7 @@
 import Foundation
 import KilnCore
 import RefInference
+import Tokenizers
 
 /// Prompt and decode throughput, accumulated over a run.
 struct ChatStats {

@@ -2,6 +2,7 @@ import Foundation
 import GGUFWriter
 import KilnTestSupport
 import RefInference
+import Tokenizers
 import Testing
 
 /// The engine against llama.cpp on the real Gemma 3 270M (Q4_K_M) and on llama.cpp's own requantizations of it.
