@@ -27,7 +27,7 @@ let package = Package(
         // safetensors files and sharded directories.
         .target(name: "Safetensors", dependencies: ["KilnCore"], swiftSettings: swift6),
         // ggml block formats, bit-exact quantizers, type mixes, QAT grid recovery.
-        .target(name: "QuantCore", dependencies: ["KilnCore"], swiftSettings: swift6),
+        .target(name: "QuantCore", dependencies: ["KilnCore", "GGUFWriter"], swiftSettings: swift6),
         // Orbax/Flax checkpoints: OCDBT key-value store, zarr v2/v3 arrays, the Orbax tree.
         .target(name: "FlaxCheckpoint", dependencies: ["KilnCore", "CZstd", "CZlib"], swiftSettings: swift6),
         // SentencePiece model reader, GGUF vocabulary, llama.cpp-exact SPM tokenizer and the Gemma chat template/format
@@ -59,7 +59,7 @@ let package = Package(
         .testTarget(name: "KilnCoreTests", dependencies: ["KilnCore", "KilnTestSupport"], swiftSettings: swift6),
         .testTarget(name: "GGUFWriterTests", dependencies: ["KilnTestSupport", "GGUFWriter", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "SafetensorsTests", dependencies: ["KilnTestSupport", "Safetensors", "KilnCore"], swiftSettings: swift6),
-        .testTarget(name: "QuantCoreTests", dependencies: ["QuantCore", "KilnCore"], swiftSettings: swift6),
+        .testTarget(name: "QuantCoreTests", dependencies: ["QuantCore", "GGUFWriter", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "FlaxCheckpointTests", dependencies: ["FlaxCheckpoint", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "TokenizersTests", dependencies: ["KilnTestSupport", "Tokenizers", "GGUFWriter", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "RefInferenceTests", dependencies: ["KilnTestSupport", "RefInference", "Tokenizers", "GGUFWriter", "QuantCore", "KilnCore"], swiftSettings: swift6),

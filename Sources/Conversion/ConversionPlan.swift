@@ -128,7 +128,7 @@ public struct ConversionPlan: Sendable {
         }
         tensors = planned
         switch request.base {
-        case .auto: fileType = 2  // MOSTLY_Q4_0
+        case .auto: fileType = LlamaFileType.mostlyQ4_0.rawValue
         case .single(let t): fileType = ConversionPlan.fileType(for: t)
         case .mix(let m): fileType = m.fileType
         }
@@ -136,22 +136,24 @@ public struct ConversionPlan: Sendable {
 
     /// llama_ftype for a file whose weights are mostly `type` (include/llama.h).
     public static func fileType(for type: GGMLType) -> UInt32 {
+        let ftype: LlamaFileType
         switch type {
-        case .f32: 0
-        case .f16: 1
-        case .q4_0: 2
-        case .q4_1: 3
-        case .q8_0: 7
-        case .q5_0: 8
-        case .q5_1: 9
-        case .q2_K: 10
-        case .q3_K: 12
-        case .q4_K: 15
-        case .q5_K: 17
-        case .q6_K: 18
-        case .bf16: 32
-        default: 1024  // GUESSED
+        case .f32: ftype = .allF32
+        case .f16: ftype = .mostlyF16
+        case .q4_0: ftype = .mostlyQ4_0
+        case .q4_1: ftype = .mostlyQ4_1
+        case .q8_0: ftype = .mostlyQ8_0
+        case .q5_0: ftype = .mostlyQ5_0
+        case .q5_1: ftype = .mostlyQ5_1
+        case .q2_K: ftype = .mostlyQ2_K
+        case .q3_K: ftype = .mostlyQ3_K_M
+        case .q4_K: ftype = .mostlyQ4_K_M
+        case .q5_K: ftype = .mostlyQ5_K_M
+        case .q6_K: ftype = .mostlyQ6_K
+        case .bf16: ftype = .mostlyBF16
+        default: ftype = .guessed
         }
+        return ftype.rawValue
     }
 
     /// "37 F32, 43 Q4_0": how many output tensors of each type, for summaries.

@@ -37,14 +37,14 @@ struct ChatCommand: ParsableCommand {
         }
         var engineOptions = EngineOptions(threads: options.threads, contextLength: options.ctx,
                                           path: options.reference ? .reference : .fast, batchSize: options.batch)
-        if let trained = file.metadata[key: "gemma3.context_length"]?.intValue { engineOptions.contextLength = min(options.ctx, trained) }
+        if let trained = file.metadata[key: GGUFKey.Model(GemmaConfig.architecture).contextLength]?.intValue { engineOptions.contextLength = min(options.ctx, trained) }
         let engine = try GemmaEngine(gguf: file, options: engineOptions)
         let session = ChatSession(engine: engine, tokenizer: tokenizer, options: options)
         if let out = options.dumpLogits {
             try session.dumpLogits(prompt: options.prompt ?? "", to: out, modelPath: model)
             return
         }
-        if let template = file.metadata[key: "tokenizer.chat_template"]?.stringValue, !options.raw,
+        if let template = file.metadata[key: GGUFKey.Tokenizer.chatTemplate]?.stringValue, !options.raw,
            !GemmaChatFormat.isGemmaTemplate(template) {
             Terminal.error("warning: the file's chat template is not Gemma's; using the built-in Gemma 3 format")
         }
