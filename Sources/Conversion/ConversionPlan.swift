@@ -50,30 +50,14 @@ public struct TypeRequest: Sendable {
     public var base: Base = .auto
     public var embedding: GGMLType?
     /// Regex on the output tensor name → type; the first match wins.
-    public var overrides: [(pattern: String, type: GGMLType)] = []
+    public var overrides: [TensorTypeOverride] = []
 
-    public init(base: Base = .auto, embedding: GGMLType? = nil, overrides: [(pattern: String, type: GGMLType)] = []) {
+    public init(base: Base = .auto, embedding: GGMLType? = nil, overrides: [TensorTypeOverride] = []) {
         self.base = base
         self.embedding = embedding
         self.overrides = overrides
     }
 
-    /// Parses `PATTERN=TYPE`.
-    public static func parseOverride(_ s: String) throws -> (pattern: String, type: GGMLType) {
-        guard let eq = s.lastIndex(of: "="), let t = GGMLType.named(String(s[s.index(after: eq)...])), eq != s.startIndex else {
-            throw KilnError(.usage, "--tensor-type expects PATTERN=TYPE with a ggml type name (got '\(s)')")
-        }
-        let pattern = String(s[..<eq])
-        guard (try? Regex(pattern)) != nil else { throw KilnError(.usage, "--tensor-type pattern '\(pattern)' is not a valid regular expression") }
-        return (pattern, t)
-    }
-
-    func override(for name: String) -> GGMLType? {
-        for o in overrides {
-            if let re = try? Regex(o.pattern), name.contains(re) { return o.type }
-        }
-        return nil
-    }
 }
 
 /// The list of output tensors with their types, computed before any tensor data is read (`--dry-run` prints it).
@@ -97,9 +81,10 @@ public struct ConversionPlan: Sendable {
             let types = try mix.types(for: weights.map { QuantTensor(name: $0.name, ne: $0.ne, sourceType: .f32) }, model: model)
             for (t, type) in zip(weights, types) { mixTypes[t.name] = type }
         }
+        let overrides = try TensorTypeOverride.compile(request.overrides)
         var planned: [PlannedTensor] = []
         for t in outputs {
-            let userType = request.override(for: t.name) ?? (t.role == .embedding ? request.embedding : nil)
+            let userType = overrides.type(for: t.name) ?? (t.role == .embedding ? request.embedding : nil)
             if t.ne.count == 1 || t.role == .norm {
                 planned.append(PlannedTensor(tensor: t, type: userType ?? .f32, mode: .quantize))
                 continue

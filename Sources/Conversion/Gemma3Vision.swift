@@ -1,6 +1,7 @@
 import Foundation
 import GGUFWriter
 import KilnCore
+import QuantCore
 
 /// An architecture whose checkpoints may carry a vision tower, converted to a separate llama.cpp "mmproj" GGUF
 /// (`general.architecture = clip`) that llama.cpp's libmtmd loads beside the text model.
@@ -185,8 +186,8 @@ public struct Gemma3Vision: VisionProjector, Equatable {
 
     public func typeRequest(weightType: GGMLType) -> TypeRequest {
         TypeRequest(base: .single(weightType), overrides: [
-            ("^v\\.(patch|position)_embd\\.", .f32),  // HF names containing ".embeddings."
-            ("^mm\\.input_projection\\.", .f16),
+            TensorTypeOverride(pattern: "^v\\.(patch|position)_embd\\.", type: .f32),  // HF names containing ".embeddings."
+            TensorTypeOverride(pattern: "^mm\\.input_projection\\.", type: .f16),
         ])
     }
 

@@ -77,7 +77,7 @@ public enum ConvertJob {
             guard let t = GGMLType.named(e) else { throw KilnError(.usage, "unknown --embedding-type '\(e)'") }
             r.embedding = t
         }
-        r.overrides = try o.tensorTypes.map(TypeRequest.parseOverride)
+        r.overrides = try o.tensorTypes.map { spec throws(KilnError) in try TensorTypeOverride(parsing: spec) }
         return r
     }
 

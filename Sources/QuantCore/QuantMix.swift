@@ -43,12 +43,6 @@ public struct QuantTensor: Sendable, Hashable {
 /// A llama-quantize type mix ("Q4_K_M", "Q8_0", ...): its `general.file_type` and the per-tensor types
 /// llama.cpp's `llama_tensor_get_type` chooses (no importance matrix), plus `--tensor-type PATTERN=TYPE` overrides.
 public struct QuantMix: Sendable, Hashable {
-    /// A `--tensor-type` style override: the first pattern found in a tensor name (regex search) sets its type.
-    public struct Override: Sendable, Hashable {
-        public var pattern: String
-        public var type: GGMLType
-    }
-
     /// Canonical preset name, e.g. "Q4_K_M".
     public let name: String
     /// The `llama_ftype` written to `general.file_type`.
@@ -56,7 +50,7 @@ public struct QuantMix: Sendable, Hashable {
     /// The type most tensors get before the mix rules (`llama_ftype_get_default_type`).
     public let defaultType: GGMLType
     /// `--tensor-type` overrides, tried in order.
-    public var overrides: [Override] = []
+    public var overrides: [TensorTypeOverride] = []
     /// `--token-embedding-type`.
     public var tokenEmbeddingType: GGMLType?
     /// `--output-tensor-type`.
@@ -100,28 +94,14 @@ public struct QuantMix: Sendable, Hashable {
 
     /// Adds a `PATTERN=TYPE` override (TYPE is a ggml type name such as q8_0 or Q6_K).
     public mutating func addOverride(_ spec: String) throws(KilnError) {
-        guard let eq = spec.lastIndex(of: "=") else {
-            throw KilnError(.usage, "tensor type override '\(spec)' is not PATTERN=TYPE")
-        }
-        let pattern = String(spec[..<eq]), typeName = String(spec[spec.index(after: eq)...])
-        guard !pattern.isEmpty else { throw KilnError(.usage, "tensor type override '\(spec)' has an empty pattern") }
-        guard let type = GGMLType.named(typeName), Quantizer.canQuantize(type) else {
-            throw KilnError(.usage, "tensor type override '\(spec)': '\(typeName)' is not a type Kiln can write")
-        }
-        do { _ = try Regex(pattern) } catch {
-            throw KilnError(.usage, "tensor type override '\(spec)': invalid regular expression (\(error))")
-        }
-        overrides.append(Override(pattern: pattern, type: type))
+        overrides.append(try TensorTypeOverride(parsing: spec))
     }
 
     /// The type of every tensor, in the order given, as llama-quantize would choose it.
     /// Counters (attn_v / ffn_down indices) advance in llama.cpp's processing order, so pass the whole model.
     /// Tensors that are not quantized (norms, 1-D tensors, ...) keep their source type.
     public func types(for tensors: [QuantTensor], model: QuantModelInfo) throws(KilnError) -> [GGMLType] {
-        let compiled: [(Regex<AnyRegexOutput>, GGMLType)]
-        do { compiled = try overrides.map { (try Regex($0.pattern), $0.type) } } catch {
-            throw KilnError(.usage, "invalid tensor type override pattern (\(error))")
-        }
+        let compiled = try TensorTypeOverride.compile(overrides)
         var state = State()
         state.nAttentionV = tensors.reduce(0) { $0 + (Self.category($1.name).isAttnV ? 1 : 0) }
         state.tiedEmbeddings = !tensors.contains { $0.name == GGUFTensorName.output }
@@ -136,10 +116,7 @@ public struct QuantMix: Sendable, Hashable {
     /// keeps equal the layer number, and this agrees with `types(for:model:)`). `tiedEmbeddings`: no output.weight.
     public func type(for name: String, ne: [Int], sourceType: GGMLType = .f32, model: QuantModelInfo,
                      tiedEmbeddings: Bool) throws(KilnError) -> GGMLType {
-        let compiled: [(Regex<AnyRegexOutput>, GGMLType)]
-        do { compiled = try overrides.map { (try Regex($0.pattern), $0.type) } } catch {
-            throw KilnError(.usage, "invalid tensor type override pattern (\(error))")
-        }
+        let compiled = try TensorTypeOverride.compile(overrides)
         let layer = TensorOrder.layer(of: name) ?? 0
         var state = State()
         state.nAttentionV = model.layerCount
@@ -206,7 +183,7 @@ public struct QuantMix: Sendable, Hashable {
     }
 
     private func type(for t: QuantTensor, model: QuantModelInfo, state: inout State,
-                      overrides: [(Regex<AnyRegexOutput>, GGMLType)]) throws(KilnError) -> GGMLType {
+                      overrides: TensorTypeOverride.Compiled) throws(KilnError) -> GGMLType {
         guard allowsQuantization(t) else { return t.sourceType }
         let cat = Self.category(t.name)
         if let tokenEmbeddingType, cat == .tokenEmbd { return tokenEmbeddingType }
@@ -214,10 +191,9 @@ public struct QuantMix: Sendable, Hashable {
         var newType = defaultType
         guard defaultType.isQuantized else { return newType }
         var manual = false
-        for (regex, type) in overrides where (try? regex.firstMatch(in: t.name)) != nil {
+        if let type = overrides.type(for: t.name) {
             newType = type
             manual = true
-            break
         }
         if !manual && !pure {
             newType = mixRule(newType, t, cat, model, &state)
