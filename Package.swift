@@ -42,7 +42,6 @@ let package = Package(
         // What the command-line front ends share: opening any source, reports, progress, npy output.
         .target(name: "KilnCLI", dependencies: [
             "KilnCore", "GGUFWriter", "Safetensors", "QuantCore", "FlaxCheckpoint", "Conversion", "Tokenizers",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swift6),
         .executableTarget(name: "KilnConvert", dependencies: [
             "KilnCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -50,8 +49,11 @@ let package = Package(
         .executableTarget(name: "KilnInspect", dependencies: [
             "KilnCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swift6),
+        // A chat session on the reference engine (prompt building, generation, stats), apart from the executable
+        // so tests can drive it.
+        .target(name: "ChatKit", dependencies: ["KilnCore", "RefInference", "Tokenizers"], swiftSettings: swift6),
         .executableTarget(name: "KilnChat", dependencies: [
-            "RefInference", "Tokenizers", "GGUFWriter", "KilnCore", "QuantCore",
+            "ChatKit", "RefInference", "Tokenizers", "GGUFWriter", "KilnCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swift6),
 
@@ -63,7 +65,8 @@ let package = Package(
         .testTarget(name: "FlaxCheckpointTests", dependencies: ["KilnTestSupport", "FlaxCheckpoint", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "TokenizersTests", dependencies: ["KilnTestSupport", "Tokenizers", "GGUFWriter", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "RefInferenceTests", dependencies: ["KilnTestSupport", "RefInference", "Tokenizers", "GGUFWriter", "QuantCore", "KilnCore"], swiftSettings: swift6),
-        .testTarget(name: "ConversionTests", dependencies: ["KilnTestSupport", "Conversion", "KilnCLI", "GGUFWriter", "QuantCore", "RefInference", "Tokenizers", "KilnCore"], swiftSettings: swift6),
+        .testTarget(name: "ConversionTests", dependencies: ["KilnTestSupport", "Conversion", "KilnCLI", "GGUFWriter", "QuantCore", "RefInference", "Tokenizers", "Safetensors", "KilnCore"], swiftSettings: swift6),
+        .testTarget(name: "ChatKitTests", dependencies: ["KilnTestSupport", "ChatKit", "RefInference", "Tokenizers"], swiftSettings: swift6),
         .testTarget(name: "KilnCLITests", dependencies: ["KilnTestSupport", "KilnCLI", "GGUFWriter", "KilnCore"], swiftSettings: swift6),
     ]
 )

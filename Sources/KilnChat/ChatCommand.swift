@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChatKit
 import GGUFWriter
 import KilnCore
 import RefInference
@@ -39,9 +40,9 @@ struct ChatCommand: ParsableCommand {
                                           path: options.reference ? .reference : .fast, batchSize: options.batch)
         if let trained = file.metadata[key: GGUFKey.Model(GemmaConfig.architecture).contextLength]?.intValue { engineOptions.contextLength = min(options.ctx, trained) }
         let engine = try GemmaEngine(gguf: file, options: engineOptions)
-        let session = ChatSession(engine: engine, tokenizer: tokenizer, options: options)
+        let session = ChatSession(engine: engine, tokenizer: tokenizer, settings: options.settings)
         if let out = options.dumpLogits {
-            try session.dumpLogits(prompt: options.prompt ?? "", to: out, modelPath: model)
+            try session.dumpLogits(prompt: options.prompt ?? "", tokenList: options.tokens, to: out, modelPath: model)
             return
         }
         if let template = file.metadata[key: GGUFKey.Tokenizer.chatTemplate]?.stringValue, !options.raw,
@@ -49,7 +50,7 @@ struct ChatCommand: ParsableCommand {
             Terminal.error("warning: the file's chat template is not Gemma's; using the built-in Gemma 3 format")
         }
         if let prompt = options.prompt {
-            try session.reply(to: prompt)
+            try session.reply(to: prompt, output: Output.write)
             Output.write([0x0A])  // same unbuffered stream as the reply, so it lands before the stats line
         } else {
             try ChatREPL(session: session).run()

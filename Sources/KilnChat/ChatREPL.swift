@@ -1,3 +1,4 @@
+import ChatKit
 import Foundation
 import KilnCore
 
@@ -22,7 +23,7 @@ struct ChatREPL {
             default: break
             }
             do {
-                try session.reply(to: line)
+                try session.reply(to: line, output: Output.write)
             } catch let e as KilnError {
                 Terminal.error("\nerror: \(e); conversation reset")
                 session.reset()
