@@ -50,8 +50,8 @@ struct ChatCommand: ParsableCommand {
             Terminal.error("warning: the file's chat template is not Gemma's; using the built-in Gemma 3 format")
         }
         if let prompt = options.prompt {
-            try session.reply(to: prompt, output: Output.write)
-            Output.write([0x0A])  // same unbuffered stream as the reply, so it lands before the stats line
+            try session.reply(to: prompt, output: Terminal.output)
+            Terminal.output([0x0A])  // same unbuffered stream as the reply, so it lands before the stats line
         } else {
             try ChatREPL(session: session).run()
         }
