@@ -41,7 +41,6 @@ if [ ! -d "$kaggle" ]; then
   mv "$tmp" "$kaggle"
 fi
 prune "$kaggle" "kaggle270m*"
-prune "" "gemma3-270m-tokenizer.model"   # made by earlier versions of this script; the checkpoint holds it now
 
 # Requantized variants for the engine tests, made by Kiln's own convert (byte-identical to llama-quantize's: the
 # RequantizeTests check that against llama-quantize's recorded digests).
