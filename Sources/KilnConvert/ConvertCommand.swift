@@ -55,6 +55,12 @@ struct ConvertCommand: ParsableCommand {
     @Flag(help: "Do not write the mmproj even when the checkpoint has a vision tower.")
     var noMmproj = false
 
+    @Flag(help: "After writing, run `verify` on the output against the input (default prompts and thresholds); exit 1 if it fails (the output is kept).")
+    var verify = false
+
+    @Flag(help: "With --verify: print the verify report as JSON.")
+    var json = false
+
     func run() throws {
         var o = ConvertOptions(output: output)
         o.type = type
@@ -69,5 +75,10 @@ struct ConvertCommand: ParsableCommand {
         o.noMMProj = noMmproj
         let summary = try ConvertJob.run(input: input, options: o)
         if dryRun { print(summary) } else { Terminal.error(summary) }
+        guard verify && !dryRun else { return }
+        let outcome = try ConvertJob.verifyOutput(input: input, options: o, verify: VerifyJobOptions())
+        print(VerifyJob.render(outcome, json: json), terminator: json ? "\n" : "")
+        for f in outcome.failures { Terminal.error("verify failed: \(f) (\(output) is kept)") }
+        if !outcome.passed { throw ExitCode(1) }
     }
 }
