@@ -24,7 +24,8 @@ extension VerifyOutcome {
     static func key(_ label: String) -> String {
         switch label {
         case "Median": "median"
-        default: "p" + label.replacingOccurrences(of: "%", with: "").replacingOccurrences(of: ".", with: "_")
+        // "99.9%" → p999, "99.0%" → p99, "5.0%" → p5, "0.1%" → p01
+        default: "p" + label.replacingOccurrences(of: "%", with: "").replacingOccurrences(of: ".0", with: "").replacingOccurrences(of: ".", with: "")
         }
     }
 

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 
-/// One vocabulary row's log-softmax summary: what both sides of a comparison need from the source row.
+/// One vocabulary row's log-softmax summary: what both sides of a comparison need from a row.
 struct LogSoftmaxRow {
     /// Index of the largest logit (the first one on ties, as llama-perplexity's scan).
     var argmax: Int
@@ -18,6 +18,23 @@ struct LogSoftmaxRow {
         for v in l { sum += exp(Double(v) - m) }
         argmax = best
         logSumExp = m + log(sum)
+    }
+}
+
+/// The source side of a position, computed once and compared with any number of candidate rows: its
+/// log-softmax summary, probabilities and top 5.
+struct SourceRow {
+    var logits: UnsafeBufferPointer<Float>
+    var summary: LogSoftmaxRow
+    var probabilities: [Double]
+    var top5: [Int]
+
+    init(_ l: UnsafeBufferPointer<Float>) {
+        logits = l
+        summary = LogSoftmaxRow(l)
+        let lse = summary.logSumExp
+        probabilities = l.map { exp(Double($0) - lse) }
+        top5 = PositionComparison.top5(l)
     }
 }
 
@@ -46,14 +63,19 @@ public struct PositionComparison: Sendable, Equatable {
 
     /// Compares two logit rows of the same length for the position whose next token is `target`.
     public init(source s: UnsafeBufferPointer<Float>, candidate c: UnsafeBufferPointer<Float>, target: Int) {
-        let rs = LogSoftmaxRow(s), rc = LogSoftmaxRow(c)
-        // KL = Σ p_s (l_s − l_c) − (LSE_s − LSE_c), with p_s = exp(l_s − LSE_s).
+        self.init(source: SourceRow(s), candidate: c, target: target)
+    }
+
+    init(source row: SourceRow, candidate c: UnsafeBufferPointer<Float>, target: Int) {
+        let s = row.logits, rs = row.summary, rc = LogSoftmaxRow(c)
+        // KL = Σ p_s (l_s − l_c) − (LSE_s − LSE_c).
         var weighted = 0.0, maxDiff = 0.0
-        for i in 0 ..< s.count {
-            let ls = Double(s[i]), lc = Double(c[i])
-            let d = ls - lc
-            weighted += exp(ls - rs.logSumExp) * d
-            maxDiff = max(maxDiff, abs(d))
+        row.probabilities.withUnsafeBufferPointer { p in
+            for i in 0 ..< s.count {
+                let d = Double(s[i]) - Double(c[i])
+                weighted += p[i] * d
+                maxDiff = max(maxDiff, abs(d))
+            }
         }
         kld = weighted - (rs.logSumExp - rc.logSumExp)
         nll = rc.logSumExp - Double(c[target])
@@ -63,8 +85,8 @@ public struct PositionComparison: Sendable, Equatable {
         candidateTop = rc.argmax
         sameTop = rs.argmax == rc.argmax
         maxAbsLogitDiff = maxDiff
-        let ts = Self.top5(s), tc = Self.top5(c)
-        top5Overlap = ts.filter { tc.contains($0) }.count
+        let tc = Self.top5(c)
+        top5Overlap = row.top5.filter { tc.contains($0) }.count
     }
 
     /// The five largest indices (ties to the lower index).

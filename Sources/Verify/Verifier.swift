@@ -101,8 +101,9 @@ public enum Verifier {
             try logits(weightsModel.logits, gather(weightsHidden, block, d), n, V, &wLogits)
             try logits({ h, c, out in runtime.logits(hidden: h, count: c, into: out) }, gather(runtimeHidden, block, d), n, V, &rLogits)
             let targets = block.map { Int(sequences[$0.0].tokens[$0.1 + 1]) }
-            weightsRows += compare(sLogits, wLogits, targets: targets, vocabulary: V, threads: o.threads)
-            runtimeRows += compare(sLogits, rLogits, targets: targets, vocabulary: V, threads: o.threads)
+            let pair = compare(sLogits, [wLogits, rLogits], targets: targets, vocabulary: V, threads: o.threads)
+            weightsRows += pair[0]
+            runtimeRows += pair[1]
             if let base {
                 try sLogits.withUnsafeBufferPointer { b in
                     for i in 0 ..< n { try base.append(logits: UnsafeBufferPointer(rebasing: b[i * V ..< (i + 1) * V])) }
@@ -150,26 +151,31 @@ public enum Verifier {
         }
     }
 
-    /// Per-position comparisons of the first `targets.count` rows, in parallel.
-    static func compare(_ s: [Float], _ c: [Float], targets: [Int], vocabulary V: Int, threads: Int) -> [PositionComparison] {
-        let n = targets.count
-        return [PositionComparison](unsafeUninitializedCapacity: n) { buf, count in
+    /// Per-position comparisons of the first `targets.count` rows of each candidate block with the source block,
+    /// positions spread over the threads (the source row's softmax is computed once for all candidates).
+    static func compare(_ s: [Float], _ candidates: [[Float]], targets: [Int], vocabulary V: Int, threads: Int) -> [[PositionComparison]] {
+        let n = targets.count, k = candidates.count
+        let workers = min(max(1, threads), n)
+        var flat = [PositionComparison?](repeating: nil, count: n * k)
+        flat.withUnsafeMutableBufferPointer { buf in
             let out = SendableBuffer(buf)
-            s.withUnsafeBufferPointer { sb in c.withUnsafeBufferPointer { cb in
-                let sp = SendableFloats(sb), cp = SendableFloats(cb)
-                DispatchQueue.concurrentPerform(iterations: min(max(1, threads), n)) { w in
+            s.withUnsafeBufferPointer { sb in
+                let sp = SendableFloats(sb)
+                DispatchQueue.concurrentPerform(iterations: workers) { w in
                     var i = w
                     while i < n {
-                        let r = PositionComparison(source: UnsafeBufferPointer(rebasing: sp.b[i * V ..< (i + 1) * V]),
-                                                   candidate: UnsafeBufferPointer(rebasing: cp.b[i * V ..< (i + 1) * V]),
-                                                   target: targets[i])
-                        (out.b.baseAddress! + i).initialize(to: r)
-                        i += max(1, min(threads, n))
+                        let row = SourceRow(UnsafeBufferPointer(rebasing: sp.b[i * V ..< (i + 1) * V]))
+                        for (j, c) in candidates.enumerated() {
+                            out.b[j * n + i] = c.withUnsafeBufferPointer { cb in
+                                PositionComparison(source: row, candidate: UnsafeBufferPointer(rebasing: cb[i * V ..< (i + 1) * V]), target: targets[i])
+                            }
+                        }
+                        i += workers
                     }
                 }
-            } }
-            count = n
+            }
         }
+        return (0 ..< k).map { j in flat[j * n ..< (j + 1) * n].map { $0! } }
     }
 
     /// One tensor of both sides, for the lossless test (`blk.0.ffn_gate.weight`; nil when unreadable).
