@@ -72,11 +72,11 @@ public enum Verifier {
         let tokenLists = sequences.map(\.tokens)
         let total = tokenLists.reduce(0) { $0 + $1.count }
         let sourceModel = try StreamedFloatModel(source: src.view, config: src.config, options: floatOptions)
-        let sourceHidden = try hiddenWithProgress("source (float32)", total + chatSequence.count, o.progress) { p in
+        let sourceHidden = try hiddenWithProgress("source (float32)", o.progress) { p in
             try sourceModel.finalHidden(tokenLists + [chatSequence], progress: p)
         }
         let weightsModel = try StreamedFloatModel(source: cand.view, config: cand.config, options: floatOptions)
-        let weightsHidden = try hiddenWithProgress("candidate (float32)", total, o.progress) { p in
+        let weightsHidden = try hiddenWithProgress("candidate (float32)", o.progress) { p in
             try weightsModel.finalHidden(tokenLists, progress: p)
         }
         let bar = ProgressBar("candidate (runtime)", total: total, enabled: o.progress)
@@ -125,12 +125,17 @@ public enum Verifier {
                             runtime: KLStatistics(runtimeRows), chat: chat, seconds: Date().timeIntervalSince(t0))
     }
 
-    static func hiddenWithProgress(_ label: String, _ total: Int, _ enabled: Bool,
+    /// Runs a float pass with a progress bar in the pass's own units (the embedding, then each layer).
+    static func hiddenWithProgress(_ label: String, _ enabled: Bool,
                                    _ body: (((Int, Int) -> Void)?) throws -> [[Float]]) throws -> [[Float]] {
-        let bar = ProgressBar(label, total: total, enabled: enabled)
+        var bar: ProgressBar?
         var last = 0
-        let r = try body(enabled ? { done, _ in bar.advance(done - last); last = done } : nil)
-        bar.finish()
+        let r = try body(enabled ? { done, total in
+            if bar == nil { bar = ProgressBar(label, total: total, enabled: true) }
+            bar?.advance(done - last)
+            last = done
+        } : nil)
+        bar?.finish()
         return r
     }
 

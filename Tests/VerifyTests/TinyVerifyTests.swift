@@ -9,8 +9,8 @@ import Testing
 /// The whole `verify` on the tiny fixtures: the checkpoint converted losslessly (auto) and with lossy types.
 @Suite(.serialized)
 struct TinyVerifyTests {
-    /// The source side: until the float path of branch `floatpath` is merged, the lossless GGUF of the fixture.
-    static func source() throws -> String { try TinyModels.converted(type: "f32") }
+    /// The source side: the Kaggle-layout checkpoint itself (Orbax/OCDBT, float32 on the int4 grid).
+    static func source() throws -> String { Fixtures.path("gemma3/tiny-kaggle") }
 
     static func options() -> VerifyJobOptions {
         var o = VerifyJobOptions()
@@ -46,7 +46,7 @@ struct TinyVerifyTests {
     }
 
     @Test func mismatchedModelsAreAClearError() throws {
-        let oneLayer = try TinyModels.converted("tiny-hf-offgrid", type: "f32")
+        let oneLayer = Fixtures.path("gemma3/tiny-hf-offgrid")
         do {
             _ = try VerifyJob.run(source: oneLayer, candidate: try TinyModels.converted(), options: Self.options())
             Issue.record("expected a mismatch error")
