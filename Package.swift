@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "convert", targets: ["KilnConvert"]),
         .executable(name: "inspect", targets: ["KilnInspect"]),
         .executable(name: "chat", targets: ["KilnChat"]),
+        .executable(name: "verify", targets: ["KilnVerify"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -39,15 +40,21 @@ let package = Package(
         .target(name: "RefInference", dependencies: ["KilnCore", "GGUFWriter", "QuantCore", "CKernels"], swiftSettings: swift6),
         // Checkpoint → GGUF: architectures (one file per family), the conversion plan and its streaming executor.
         .target(name: "Conversion", dependencies: ["KilnCore", "GGUFWriter", "QuantCore", "Tokenizers"], swiftSettings: swift6),
+        // verify: a source checkpoint's float32 logits against a GGUF's, with llama-perplexity's KL statistics.
+        .target(name: "Verify", dependencies: ["KilnCore", "GGUFWriter", "QuantCore", "RefInference", "Tokenizers", "Conversion"], swiftSettings: swift6),
         // What the command-line front ends share: opening any source, reports, progress, npy output.
         .target(name: "KilnCLI", dependencies: [
-            "KilnCore", "GGUFWriter", "Safetensors", "QuantCore", "FlaxCheckpoint", "Conversion", "Tokenizers",
+            "KilnCore", "GGUFWriter", "Safetensors", "QuantCore", "FlaxCheckpoint", "Conversion", "Tokenizers", "Verify",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swift6),
         .executableTarget(name: "KilnConvert", dependencies: [
             "KilnCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swift6),
         .executableTarget(name: "KilnInspect", dependencies: [
             "KilnCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: swift6),
+        .executableTarget(name: "KilnVerify", dependencies: [
+            "KilnCLI", "Verify", "KilnCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swift6),
         // A chat session on the reference engine (prompt building, generation, stats), apart from the executable
         // so tests can drive it.
@@ -67,6 +74,7 @@ let package = Package(
         .testTarget(name: "RefInferenceTests", dependencies: ["KilnTestSupport", "RefInference", "Tokenizers", "GGUFWriter", "QuantCore", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "ConversionTests", dependencies: ["KilnTestSupport", "Conversion", "KilnCLI", "GGUFWriter", "QuantCore", "RefInference", "Tokenizers", "Safetensors", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "ChatKitTests", dependencies: ["KilnTestSupport", "ChatKit", "RefInference", "Tokenizers"], swiftSettings: swift6),
+        .testTarget(name: "VerifyTests", dependencies: ["KilnTestSupport", "Verify", "KilnCLI", "GGUFWriter", "RefInference", "Tokenizers", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "KilnCLITests", dependencies: ["KilnTestSupport", "KilnCLI", "GGUFWriter", "KilnCore"], swiftSettings: swift6),
     ]
 )

@@ -19,9 +19,20 @@ struct ConvertCommand: ParsableCommand {
 
     @OptionGroup var arguments: ConvertArguments
 
+    @Flag(help: "After writing, run `verify` on the output against the input (default prompts and thresholds); exit 1 if it fails (the output is kept).")
+    var verify = false
+
+    @Flag(help: "With --verify: print the verify report as JSON.")
+    var json = false
+
     func run() throws {
         let options = arguments.options
         let summary = try ConvertJob.run(input: input, options: options)
         if options.dryRun { print(summary) } else { Terminal.error(summary) }
+        guard verify && !options.dryRun else { return }
+        let outcome = try ConvertJob.verifyOutput(input: input, options: options, verify: VerifyJobOptions())
+        print(VerifyJob.render(outcome, json: json), terminator: json ? "\n" : "")
+        for f in outcome.failures { Terminal.error("verify failed: \(f) (\(options.output) is kept)") }
+        if !outcome.passed { throw ExitCode(1) }
     }
 }
