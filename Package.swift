@@ -45,7 +45,6 @@ let package = Package(
         // What the command-line front ends share: opening any source, reports, progress, npy output.
         .target(name: "KilnCLI", dependencies: [
             "KilnCore", "GGUFWriter", "Safetensors", "QuantCore", "FlaxCheckpoint", "Conversion", "Tokenizers", "Verify",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swift6),
         .executableTarget(name: "KilnConvert", dependencies: [
             "KilnCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
