@@ -10,7 +10,8 @@
 #   LLAMA_SDIST    a llama_cpp_python-0.3.36.tar.gz to use; otherwise the first one found in $KILN_DEV_CACHE/sdist or
 #                  $KILN_DEV_CACHE/llama-tools/src, else `pip download` fetches it from PyPI into the latter.
 #   LLAMA_CPP_LIB  a directory holding llama-cpp-python 0.3.36's shared libraries (libllama.so, libggml*.so,
-#                  libmtmd.so; by default the `llama_cpp/lib` of $KILN_DEV_CACHE/oracle when it is installed there).
+#                  libmtmd.so; by default the `llama_cpp/lib` of $KILN_DEV_CACHE/oracle when it is installed there;
+#                  copied to $KILN_DEV_CACHE/llama-tools/lib, which the binaries' rpath names).
 #                  When present, only llama.cpp's `common` library and the four tools are compiled (about 60 files
 #                  instead of about 330) and linked against those libraries -- the same code, built from the same
 #                  tree by the same pip build the Python oracle uses, so the tools and llama_cpp agree bit for bit.
@@ -69,9 +70,14 @@ if [ -z "$lib" ] && [ -x "$dev/oracle/bin/python" ]; then
   lib="$("$dev/oracle/bin/python" -c 'import importlib.util, os; s = importlib.util.find_spec("llama_cpp"); print(os.path.join(os.path.dirname(s.origin), "lib") if s else "")' 2>/dev/null || true)"
 fi
 [ "$lib" = none ] && lib=""
-if [ -n "$lib" ] && ! { [ -f "$lib/libllama.so" ] && [ -f "$lib/libmtmd.so" ]; }; then
-  echo "build-llama-tools: $lib has no libllama.so/libmtmd.so; building everything" >&2
+if [ -n "$lib" ] && [ ! -f "$lib/libllama.so" ]; then
+  echo "build-llama-tools: $lib has no libllama.so; building everything" >&2
   lib=""
+fi
+if [ -n "$lib" ]; then  # a private copy, so the tools keep working when the venv they came from is rebuilt
+  mkdir -p "$root/lib"
+  cp -a "$lib"/lib*.so* "$root/lib/"
+  lib="$root/lib"
 fi
 
 build="$root/build"
@@ -82,6 +88,7 @@ build="$root/build"
 if [ -z "$lib" ]; then
   "$cmake_bin" --build "$build" --config Release -j "$jobs" --target "${targets[@]}" >&2
   for t in "${targets[@]}"; do install -m 755 "$build/bin/$t" "$out/$t"; done
+  lib=""
 else
   # Compile only what llama.cpp's shared libraries do not hold, with exactly the flags cmake chose.
   python3 - "$build" "$jobs" "$lib" "$out" <<'EOF'
@@ -124,13 +131,17 @@ with ThreadPoolExecutor(jobs) as pool:
     for i, f in enumerate(pool.map(run, todo), 1):
         print(f"  [{i}/{len(todo)}] {os.path.relpath(f, build + '/..')}", file=sys.stderr)
 base = [o for t in common for o in objects.get(t, [])]
-libs = ["-L" + lib, "-lmtmd", "-lllama", "-lggml", "-lggml-base", "-lpthread", "-Wl,-rpath," + lib]
+libs = ["-L" + lib, "-lllama", "-lggml", "-lggml-base", "-lpthread", "-Wl,-rpath," + lib]
 if any("CPPHTTPLIB_OPENSSL_SUPPORT" in e["command"] for e in entries):  # cmake found OpenSSL for llama.cpp's downloader
     libs += ["-lssl", "-lcrypto"]
 for tool, parts in tools.items():
+    if tool == "llama-mtmd-cli" and not os.path.exists(os.path.join(lib, "libmtmd.so")):
+        print(f"  skipped {tool}: no libmtmd.so in {lib}", file=sys.stderr)
+        continue
     objs = [o for t in parts for o in objects.get(t, [])]
     assert objs, f"no objects for {tool}"
-    subprocess.run(["c++", "-O3", "-o", os.path.join(out, tool)] + objs + base + libs, check=True)
+    extra = ["-lmtmd"] if tool == "llama-mtmd-cli" else []
+    subprocess.run(["c++", "-O3", "-o", os.path.join(out, tool)] + objs + base + extra + libs, check=True)
     print(f"  linked {tool}", file=sys.stderr)
 EOF
 fi
