@@ -4,7 +4,8 @@
 #   gemma3-270m-tokenizer.model   a SentencePiece model rebuilt from its vocabulary (scripts/gen_tokenizer_fixtures.py)
 #   kaggle270m/                   a Kaggle-layout int4 Orbax checkpoint carrying the real 270M weights, built with the
 #                                 real orbax library by shared/tools/kaggle_like/make_kaggle_like.py (about 2.5 min)
-#   gemma-3-270m-{q8_0,q4_0,f16}.gguf  requantized by Kiln's own convert (needs `make build` first)
+#   gemma-3-270m-{q8_0,q4_0,f16,q2_k,q3_k_m,q5_k_m,q4_1,q5_1,bf16}.gguf  requantized by Kiln's own convert
+#                                 (needs `make build` first)
 # Prints the path of the GGUF. Missing oracles (no shared/ checkout) only skip the steps that need them.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -34,11 +35,19 @@ if [ ! -f "$kaggle/.complete" ]; then
 fi
 # Requantized variants for the engine tests, made by Kiln's own convert (byte-identical to llama-quantize's; the
 # RequantizeTests check that against llama-quantize's recorded digests).
+# The engine goldens of the last six record each file's sha256 (scripts/gen_engine_goldens.py, same commands).
 if [ -x "$here/../.build/release/convert" ]; then
-  for t in Q8_0 Q4_0 F16; do
-    lower=$(echo "$t" | tr 'A-Z' 'a-z')
-    [ -f "$cache/gemma-3-270m-$lower.gguf" ] || "$here/../.build/release/convert" "$gguf" -o "$cache/gemma-3-270m-$lower.gguf" \
-      --type "$t" --allow-requantize >&2
+  variant() {  # NAME CONVERT-ARGS...
+    local f="$cache/gemma-3-270m-$1.gguf"
+    shift
+    [ -f "$f" ] || "$here/../.build/release/convert" "$gguf" -o "$f" --allow-requantize "$@" >&2
+  }
+  for t in Q8_0 Q4_0 F16 Q5_K_M Q4_1 Q5_1 BF16; do
+    variant "$(echo "$t" | tr 'A-Z' 'a-z')" --type "$t"
   done
+  # The 270M's rows of 640 are not a multiple of 256: llama-quantize's Q2_K/Q3_K_M mixes hold no Q2_K/Q3_K tensor, so
+  # these force the tensors whose rows are (ffn_down, attn_output) to the type.
+  variant q2_k --type Q2_K --tensor-type ffn_down=q2_k --tensor-type attn_output=q2_k
+  variant q3_k_m --type Q3_K_M --tensor-type ffn_down=q3_k --tensor-type attn_output=q3_k
 fi
 echo "$gguf"
