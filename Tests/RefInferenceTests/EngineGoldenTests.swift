@@ -15,6 +15,11 @@ import Testing
 
     func check(model path: String, goldens: String, threads: Int = 2) throws {
         let g = try EngineGoldens(goldens)
+        if let want = g.modelSHA256 {
+            // The golden is llama.cpp's logits on one exact file; a different file (a stale cache, a changed
+            // `convert`) would compare the engine with logits of other weights.
+            try #require(try SHA256.hex(ofFile: path) == want, "\(path) is not the file llama.cpp ran (\(g.model), sha256 \(want))")
+        }
         let file = try GGUFFile(path: path)
         let engine = try GemmaEngine(gguf: file, options: EngineOptions(threads: threads, contextLength: 256))
         let tokenizer = try SPMTokenizer(metadata: file.metadata)
@@ -45,4 +50,35 @@ import Testing
 
     @Test(.enabled(if: variantPath("gemma-3-270m-f16.gguf") != nil, "run scripts/gen_engine_goldens.py to make the F16 variant"))
     func f16() throws { try check(model: try #require(Self.variantPath("gemma-3-270m-f16.gguf")), goldens: "engine/goldens_f16.json") }
+
+    // More weight types, each on the engine's fast path, against llama.cpp's logits on the same file. The variants
+    // are made by Kiln's own `convert --type T --allow-requantize` from the 270M file (scripts/prepare-real-model.sh;
+    // the goldens record each file's sha256, checked above, and that llama.cpp's quantizer writes identical bytes).
+    // Same criteria as the types above (see `EngineAgreement.measure`): the tolerances are set by llama.cpp's own
+    // batch-size noise, which does not depend on the weight type, and the per-type kernels are checked bit-level
+    // against the reference path in EngineTinyModelTests.eachWeightType.
+
+    @Test(.enabled(if: variantPath("gemma-3-270m-q2_k.gguf") != nil, "run scripts/prepare-real-model.sh to make the Q2_K variant"))
+    func q2_K() throws { try check(model: try #require(Self.variantPath("gemma-3-270m-q2_k.gguf")), goldens: "engine/goldens_q2_k.json") }
+
+    @Test(.enabled(if: variantPath("gemma-3-270m-q3_k_m.gguf") != nil, "run scripts/prepare-real-model.sh to make the Q3_K_M variant"))
+    func q3_K_M() throws { try check(model: try #require(Self.variantPath("gemma-3-270m-q3_k_m.gguf")), goldens: "engine/goldens_q3_k_m.json") }
+
+    @Test(.enabled(if: variantPath("gemma-3-270m-q5_k_m.gguf") != nil, "run scripts/prepare-real-model.sh to make the Q5_K_M variant"))
+    func q5_K_M() throws { try check(model: try #require(Self.variantPath("gemma-3-270m-q5_k_m.gguf")), goldens: "engine/goldens_q5_k_m.json") }
+
+    @Test(.enabled(if: variantPath("gemma-3-270m-q4_1.gguf") != nil, "run scripts/prepare-real-model.sh to make the Q4_1 variant"))
+    func q4_1() throws { try check(model: try #require(Self.variantPath("gemma-3-270m-q4_1.gguf")), goldens: "engine/goldens_q4_1.json") }
+
+    @Test(.enabled(if: variantPath("gemma-3-270m-q5_1.gguf") != nil, "run scripts/prepare-real-model.sh to make the Q5_1 variant"))
+    func q5_1() throws { try check(model: try #require(Self.variantPath("gemma-3-270m-q5_1.gguf")), goldens: "engine/goldens_q5_1.json") }
+
+    /// BF16 traps the engine today (BF16 rows whose width is not a multiple of 256 take a Q8_K path; issue 11), and a
+    /// trap would end the whole test process, so this test waits for the engine fix on branch `reliability`. When
+    /// that branch is merged, set this to true: the golden (llama.cpp on Kiln's BF16 file) is already committed.
+    static let bf16EngineFixed = false
+
+    @Test(.enabled(if: bf16EngineFixed, "expected to pass only after the BF16 engine fix (branch reliability, issue 11) is merged"),
+          .enabled(if: variantPath("gemma-3-270m-bf16.gguf") != nil, "run scripts/prepare-real-model.sh to make the BF16 variant"))
+    func bf16() throws { try check(model: try #require(Self.variantPath("gemma-3-270m-bf16.gguf")), goldens: "engine/goldens_bf16.json") }
 }
