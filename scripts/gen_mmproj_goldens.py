@@ -24,7 +24,6 @@ mmproj byte-identical to the file libmtmd encoded here (a regression lock on the
 recorded); libmtmd's embeddings against the NumPy SigLIP are checked by this script (it fails when they disagree).
 """
 import argparse
-import ctypes
 import hashlib
 import json
 import os
@@ -37,7 +36,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIX = os.path.join(ROOT, "fixtures", "gemma3")
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
-from check_mmproj import numpy_reference_embeddings  # noqa: E402  (same repo: the NumPy SigLIP reference)
+from check_mmproj import encode_image, numpy_reference_embeddings  # noqa: E402  (same repo)
 
 FIXTURES = ["tiny-kaggle-vision", "tiny-hf-vision"]
 REFERENCE = os.path.join(FIX, "tiny-hf-vision")  # the HF weights both fixtures carry
@@ -90,31 +89,11 @@ def encode(text_path, mmproj_path, rgb):
     ctx = mtmd.mtmd_init_from_file(mmproj_path.encode(), model, cp)
     if not ctx:
         raise SystemExit(f"libmtmd could not load {mmproj_path}")
-    h, w, _ = rgb.shape
-    buf = (ctypes.c_ubyte * rgb.size).from_buffer_copy(rgb.tobytes())
-    bitmap = mtmd.mtmd_bitmap_init(w, h, buf)
-    chunks = mtmd.mtmd_input_chunks_init()
-    prompt = f"<start_of_turn>user\n{mtmd.mtmd_default_marker().decode()}<end_of_turn>".encode()
-    text = mtmd.mtmd_input_text()
-    text.text, text.text_len, text.add_special, text.parse_special = prompt, len(prompt), True, True
-    bitmaps = (mtmd.mtmd_bitmap_p_ctypes * 1)(bitmap)
-    if mtmd.mtmd_tokenize(ctx, chunks, ctypes.byref(text), bitmaps, 1) != 0:
-        raise SystemExit("mtmd_tokenize failed")
-    image = None
-    for i in range(mtmd.mtmd_input_chunks_size(chunks)):
-        c = mtmd.mtmd_input_chunks_get(chunks, i)
-        if mtmd.mtmd_input_chunk_get_type(c) == mtmd.MTMD_INPUT_CHUNK_TYPE_IMAGE:
-            image = c
-    if image is None or mtmd.mtmd_encode_chunk(ctx, image) != 0:
-        raise SystemExit("libmtmd produced no image chunk or failed to encode it")
-    n_tok = mtmd.mtmd_input_chunk_get_n_tokens(image)
-    n_embd = llama_cpp.llama_model_n_embd(model)
-    out = np.ctypeslib.as_array(mtmd.mtmd_get_output_embd(ctx), shape=(n_tok * n_embd,)).reshape(n_tok, n_embd).copy()
-    mtmd.mtmd_input_chunks_free(chunks)
-    mtmd.mtmd_bitmap_free(bitmap)
-    mtmd.mtmd_free(ctx)
-    llama_cpp.llama_model_free(model)
-    return out
+    try:
+        return encode_image(ctx, model, rgb)
+    finally:
+        mtmd.mtmd_free(ctx)
+        llama_cpp.llama_model_free(model)
 
 
 def main():
