@@ -186,6 +186,16 @@ def numpy_reference_embeddings(ref_dir, image_f32_chw):
     return x @ W["multi_modal_projector.mm_input_projection_weight"]
 
 
+def mtmd_context(mmproj_path, model):
+    """libmtmd's context for an mmproj on the CPU with 2 threads (NULL when libmtmd refuses the file)."""
+    from llama_cpp import mtmd_cpp as mtmd
+    cp = mtmd.mtmd_context_params_default()
+    cp.use_gpu = False
+    cp.n_threads = 2
+    cp.print_timings = False
+    return mtmd.mtmd_init_from_file(mmproj_path.encode(), model, cp)
+
+
 def encode_image(ctx, model, rgb):
     """libmtmd's embeddings of one RGB uint8 image (H, W, 3) through a loaded mtmd context: a Gemma chat turn holding
     the image is tokenized, its image chunk encoded, and the output (n_tokens, n_embd) copied out as float32.
@@ -233,11 +243,7 @@ def load_with_llama_cpp(text_path, mmproj_path, ref_dir, encode):
     if not model:
         return False, ["llama_model_load_from_file failed for the text model"]
     report.append(f"text model loaded: n_embd={llama_cpp.llama_model_n_embd(model)}")
-    cp = mtmd.mtmd_context_params_default()
-    cp.use_gpu = False
-    cp.n_threads = 2
-    cp.print_timings = False
-    ctx = mtmd.mtmd_init_from_file(mmproj_path.encode(), model, cp)
+    ctx = mtmd_context(mmproj_path, model)
     if not ctx:
         return False, report + ["mtmd_init_from_file returned NULL (see the clip loader log above)"]
     report.append(f"mtmd_init_from_file: OK, support_vision={mtmd.mtmd_support_vision(ctx)}")

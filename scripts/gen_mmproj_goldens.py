@@ -36,7 +36,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIX = os.path.join(ROOT, "fixtures", "gemma3")
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
-from check_mmproj import encode_image, numpy_reference_embeddings  # noqa: E402  (same repo)
+from check_mmproj import encode_image, mtmd_context, numpy_reference_embeddings  # noqa: E402  (same repo)
 
 FIXTURES = ["tiny-kaggle-vision", "tiny-hf-vision"]
 REFERENCE = os.path.join(FIX, "tiny-hf-vision")  # the HF weights both fixtures carry
@@ -82,11 +82,7 @@ def encode(text_path, mmproj_path, rgb):
     model = llama_cpp.llama_model_load_from_file(text_path.encode(), llama_cpp.llama_model_default_params())
     if not model:
         raise SystemExit(f"llama.cpp could not load {text_path}")
-    cp = mtmd.mtmd_context_params_default()
-    cp.use_gpu = False
-    cp.n_threads = 2
-    cp.print_timings = False
-    ctx = mtmd.mtmd_init_from_file(mmproj_path.encode(), model, cp)
+    ctx = mtmd_context(mmproj_path, model)
     if not ctx:
         raise SystemExit(f"libmtmd could not load {mmproj_path}")
     try:
