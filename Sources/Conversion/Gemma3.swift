@@ -1,3 +1,4 @@
+import Foundation
 import GGUFWriter
 import KilnCore
 import QuantCore
@@ -14,7 +15,7 @@ public struct Gemma3: Architecture {
     /// The checkpoint naming scheme the tensors came in.
     public enum Layout: String, Sendable { case flax, huggingFace }
 
-    /// Hyper-parameters derived from shapes, plus the values the size table adds.
+    /// Hyper-parameters derived from shapes, plus the values config.json (HF) or the size table (Flax) adds.
     public struct Config: Sendable, Equatable {
         public var layers: Int
         public var embedding: Int
@@ -32,6 +33,10 @@ public struct Gemma3: Architecture {
         public var ropeScalingFactor: Float?
         public var rmsEpsilon: Float = 1e-6
         public var sizeLabel: String
+        /// RoPE base of the sliding-window layers when the checkpoint states one (HF config.json), else nil.
+        public var ropeFreqBaseLocal: Float?
+        /// `final_logit_softcapping` when the checkpoint states one (HF config.json), else nil.
+        public var finalLogitSoftcap: Float?
     }
 
     public let layout: Layout
@@ -126,12 +131,25 @@ public struct Gemma3: Architecture {
         let known = Gemma3.sizeTable.first { $0.layers == layers && $0.embedding == d }
         // Unknown (test-sized) configs follow the 1B rules without a vision tower and the 4B rules with one.
         let label = known?.label ?? Gemma3.parameterLabel(layers: layers, d: d, heads: heads, kvHeads: kvHeads, headDim: headDim, ff: ff, vocab: vocab)
-        config = Config(layers: layers, embedding: d, heads: heads, kvHeads: kvHeads, headDim: headDim, feedForward: ff,
-                        vocabulary: vocab, hasVision: hasVision,
-                        contextLength: known?.context ?? (hasVision ? 131072 : 32768),
-                        slidingWindow: known?.window ?? (hasVision ? 1024 : 512),
-                        ropeScalingFactor: known.map { $0.scaling } ?? (hasVision ? 8 : nil),
-                        sizeLabel: label)
+        var c = Config(layers: layers, embedding: d, heads: heads, kvHeads: kvHeads, headDim: headDim, feedForward: ff,
+                       vocabulary: vocab, hasVision: hasVision,
+                       contextLength: known?.context ?? (hasVision ? 131072 : 32768),
+                       slidingWindow: known?.window ?? (hasVision ? 1024 : 512),
+                       ropeScalingFactor: known.map { $0.scaling } ?? (hasVision ? 8 : nil),
+                       sizeLabel: label)
+        // HF checkpoints: config.json is the authority (as for llama.cpp's converter); the size table above only
+        // stands in when there is no config.json.
+        if layout == .huggingFace,
+           let hf = try HFTextConfig.read(directory: FileIdentity.isDirectory(source.path) ? source.path : (source.path as NSString).deletingLastPathComponent) {
+            c.contextLength = hf.contextLength
+            c.slidingWindow = hf.slidingWindow
+            c.ropeFreqBase = hf.ropeFreqBase
+            c.ropeScalingFactor = hf.ropeScalingFactor
+            c.rmsEpsilon = hf.rmsEpsilon
+            c.ropeFreqBaseLocal = hf.ropeFreqBaseLocal
+            c.finalLogitSoftcap = hf.finalLogitSoftcap
+        }
+        config = c
 
         // Every tensor the model needs must be there with exactly the shape the config implies.
         for t in outputTensors {
@@ -234,6 +252,8 @@ public struct Gemma3: Architecture {
             m.append(.init(k.ropeScalingType, .string("linear")))
             m.append(.init(k.ropeScalingFactor, .float32(f)))
         }
+        if let b = c.ropeFreqBaseLocal { m.append(.init("gemma3.rope.freq_base_swa", .float32(b))) }
+        if let s = c.finalLogitSoftcap { m.append(.init("gemma3.final_logit_softcapping", .float32(s))) }
         return m
     }
 }
