@@ -330,7 +330,9 @@ def llama_compare(download, seqs, ref, args, tmp):
     got = np.load(out_npz)
     other = [got[f"p{k}"] for k in range(len(seqs))]
     rec = compare(ref, other)
-    rec["kiln_convert"] = "convert DIR -o x.gguf --type f32 --no-mmproj (this commit's Kiln)"
+    git = lambda *a: subprocess.run(["git", "-C", ROOT, *a], capture_output=True, text=True).stdout.strip()
+    commit = git("rev-parse", "--short", "HEAD") + ("+uncommitted Sources" if git("status", "--porcelain", "--", "Sources", "Package.swift") else "")
+    rec["kiln_convert"] = f"convert DIR -o x.gguf --type f32 --no-mmproj (Kiln {commit or 'unknown commit'})"
     rec["llama_cpp_python"] = version
     rec["settings"] = "logits_all, n_threads=2, one batch per sequence, flash attention off"
     os.remove(gguf)
