@@ -43,7 +43,7 @@ public enum ConvertJob {
 
     /// GGUF → GGUF with a llama-quantize type mix (`--type` names a preset such as Q4_K_M or a type such as Q8_0).
     static func requantize(_ gguf: GGUFFile, options o: ConvertOptions) throws -> String {
-        let name = o.type.lowercased() == "auto" ? gguf.metadata[key: "general.file_type"].flatMap { $0.intValue }.flatMap { QuantMix.preset(fileType: UInt32($0))?.name } ?? "F16" : o.type
+        let name = o.type.lowercased() == "auto" ? gguf.metadata[key: "general.file_type"].flatMap { $0.intValue }.flatMap { UInt32(exactly: $0) }.flatMap { QuantMix.preset(fileType: $0)?.name } ?? "F16" : o.type
         guard var mix = QuantMix.preset(named: name) else {
             throw KilnError(.usage, "unknown --type '\(o.type)' for a GGUF input (one of " + QuantMix.presetNames.joined(separator: ", ") + ")")
         }

@@ -62,15 +62,27 @@ public struct GemmaConfig: Sendable, Equatable {
         guard arch == "gemma3" else {
             throw KilnError(.unsupported, "architecture '\(arch)' is not gemma3", file: file)
         }
+        // Sizes far beyond any model (2^24) are refused, so products such as heads × head size cannot overflow.
+        let maxSize = 1 << 24
         func int(_ k: String) -> Int? { metadata[key: "gemma3.\(k)"]?.intValue }
         func float(_ k: String) -> Float? { metadata[key: "gemma3.\(k)"]?.doubleValue.map { Float($0) } }
         func need(_ k: String) throws(KilnError) -> Int {
             guard let v = int(k), v > 0 else { throw KilnError(.notFound, "missing or invalid gemma3.\(k)", file: file) }
+            guard v <= maxSize else { throw KilnError(.invalid, "gemma3.\(k) = \(v) is impossibly large", file: file) }
+            return v
+        }
+        /// An optional key: absent is nil, present must be positive (a zero head count or size would divide by zero).
+        func positive(_ k: String) throws(KilnError) -> Int? {
+            guard let v = int(k) else { return nil }
+            guard v > 0, v <= maxSize else { throw KilnError(.invalid, "gemma3.\(k) = \(v) must be in 1...\(maxSize)", file: file) }
             return v
         }
         let nEmbd = try need("embedding_length")
         let nHead = try need("attention.head_count")
-        let headDim = int("attention.key_length") ?? nEmbd / nHead
+        guard nEmbd >= nHead else {
+            throw KilnError(.invalid, "gemma3.embedding_length \(nEmbd) is smaller than head_count \(nHead)", file: file)
+        }
+        let headDim = try positive("attention.key_length") ?? nEmbd / nHead
         var pattern = 6
         if let p = int("attention.sliding_window_pattern"), p > 0 { pattern = p }
         let factor = float("rope.scaling.factor") ?? 0
@@ -79,8 +91,8 @@ public struct GemmaConfig: Sendable, Equatable {
         let scale: Float = layers == 62 ? 1 / (Float(nEmbd / nHead)).squareRoot() : 1 / Float(headDim).squareRoot()
         let softcap = float("final_logit_softcapping")
         self.init(embeddingLength: nEmbd, layerCount: layers, feedForwardLength: try need("feed_forward_length"),
-                  headCount: nHead, headCountKV: int("attention.head_count_kv") ?? nHead, headDim: headDim,
-                  valueDim: int("attention.value_length"),
+                  headCount: nHead, headCountKV: try positive("attention.head_count_kv") ?? nHead, headDim: headDim,
+                  valueDim: try positive("attention.value_length"),
                   rmsEpsilon: float("attention.layer_norm_rms_epsilon") ?? 1e-6,
                   ropeBaseGlobal: float("rope.freq_base") ?? 10_000, ropeBaseLocal: float("rope.freq_base_swa") ?? 10_000,
                   ropeScaleGlobal: factor > 0 ? 1 / factor : 1, slidingWindow: int("attention.sliding_window") ?? 0,
