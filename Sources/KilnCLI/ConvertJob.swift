@@ -112,9 +112,18 @@ public enum ConvertJob {
         let progress = ProgressBar("converting", total: plan.tensors.reduce(0) { $0 + $1.tensor.elementCount }, enabled: options.progress)
         let executor = PlanExecutor(threads: options.threads, progress: progress)
         let inputs = [tokenizer] + source.inputPaths + ((source as? OrbaxCheckpoint).map { [$0.checkpointDirectory] } ?? [])
-        let report = try executor.write(plan: plan, source: source, metadata: metadata, to: options.output, inputs: inputs)
-        return summary(arch: arch, plan: plan, report: report, output: options.output)
-            + (try MMProjJob.finish(mmproj, source: source, modelName: name, inputs: inputs, options: options))
+        // Both outputs are written completely to temp files first; then the mmproj is renamed, then the model, so
+        // a model never appears without its mmproj. On any failure both temp files are removed.
+        let (report, model) = try executor.writePending(plan: plan, source: source, metadata: metadata, to: options.output, inputs: inputs)
+        let (projector, projectorSummary) = try MMProjJob.writePending(mmproj, source: source, modelName: name, inputs: inputs, options: options)
+        try projector?.commit()
+        do {
+            try model.commit()
+        } catch {
+            if let projector { unlink(projector.path) }
+            throw error
+        }
+        return summary(arch: arch, plan: plan, report: report, output: options.output) + projectorSummary
     }
 
     static func defaultModelName(_ source: any TensorSource, input: String) -> String {
