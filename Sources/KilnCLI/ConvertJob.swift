@@ -23,6 +23,8 @@ public struct ConvertOptions: Sendable {
     public var mmproj: String?
     /// Do not write the mmproj even when the checkpoint has a vision tower.
     public var noMMProj = false
+    /// Also write `OUT.sha256` (sha256sum format) beside each output.
+    public var checksum = false
 
     public init(output: String) { self.output = output }
 }
@@ -31,6 +33,12 @@ public struct ConvertOptions: Sendable {
 public enum ConvertJob {
     /// Runs the conversion and returns the summary lines for stderr (or the plan, for a dry run).
     public static func run(input: String, options: ConvertOptions) throws -> String {
+        let summary = try write(input: input, options: options)
+        guard options.checksum && !options.dryRun else { return summary }
+        return summary + (try checksumLine(options.output))
+    }
+
+    static func write(input: String, options: ConvertOptions) throws -> String {
         let source = try SourceOpener.open(input)
         if let gguf = source as? GGUFFile {
             guard options.type != "auto" || options.embeddingType != nil || !options.tensorTypes.isEmpty else {
@@ -39,6 +47,12 @@ public enum ConvertJob {
             return try requantize(gguf, options: options)
         }
         return try convertCheckpoint(source, input: input, options: options)
+    }
+
+    /// Writes `path.sha256` (hashing the file as it is on disk) and returns the summary line.
+    static func checksumLine(_ path: String) throws -> String {
+        let digest = try ChecksumFile.write(for: path)
+        return "\nsha256 \(digest) → \(ChecksumFile.path(for: path))"
     }
 
     /// GGUF → GGUF with a llama-quantize type mix (`--type` names a preset such as Q4_K_M or a type such as Q8_0).
@@ -123,7 +137,8 @@ public enum ConvertJob {
             if let projector { unlink(projector.path) }
             throw error
         }
-        return summary(arch: arch, plan: plan, report: report, output: options.output) + projectorSummary
+        let projectorChecksum = try projector.map { options.checksum ? try checksumLine($0.path) : "" } ?? ""
+        return summary(arch: arch, plan: plan, report: report, output: options.output) + projectorSummary + projectorChecksum
     }
 
     static func defaultModelName(_ source: any TensorSource, input: String) -> String {

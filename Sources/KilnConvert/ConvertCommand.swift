@@ -55,6 +55,9 @@ struct ConvertCommand: ParsableCommand {
     @Flag(help: "Do not write the mmproj even when the checkpoint has a vision tower.")
     var noMmproj = false
 
+    @Flag(help: "Also write OUT.sha256 (sha256sum format) beside each output; check it with `inspect OUT --verify-checksum` or `sha256sum -c`.")
+    var checksum = false
+
     func run() throws {
         var o = ConvertOptions(output: output)
         o.type = type
@@ -67,6 +70,7 @@ struct ConvertCommand: ParsableCommand {
         o.allowRequantize = allowRequantize
         o.mmproj = mmproj
         o.noMMProj = noMmproj
+        o.checksum = checksum
         let summary = try ConvertJob.run(input: input, options: o)
         if dryRun { print(summary) } else { Terminal.error(summary) }
     }
