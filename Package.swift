@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "GGUFWriterTests", dependencies: ["KilnTestSupport", "GGUFWriter", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "SafetensorsTests", dependencies: ["KilnTestSupport", "Safetensors", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "QuantCoreTests", dependencies: ["QuantCore", "KilnCore"], swiftSettings: swift6),
-        .testTarget(name: "FlaxCheckpointTests", dependencies: ["FlaxCheckpoint", "KilnCore"], swiftSettings: swift6),
+        .testTarget(name: "FlaxCheckpointTests", dependencies: ["FlaxCheckpoint", "KilnCore", "KilnTestSupport"], swiftSettings: swift6),
         .testTarget(name: "RefInferenceTests", dependencies: ["KilnTestSupport", "RefInference", "GGUFWriter", "QuantCore", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "ConversionTests", dependencies: ["KilnTestSupport", "Conversion", "KilnCLI", "GGUFWriter", "QuantCore", "RefInference", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "KilnCLITests", dependencies: ["KilnTestSupport", "KilnCLI", "GGUFWriter", "KilnCore"], swiftSettings: swift6),
