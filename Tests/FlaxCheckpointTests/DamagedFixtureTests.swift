@@ -21,11 +21,9 @@ import Testing
 
     /// Runs `body` on every truncation and corruption of `bytes`; only KilnError may escape.
     static func damage(_ bytes: [UInt8], _ what: String, _ body: ([UInt8]) throws -> Void) {
-        func run(_ b: [UInt8], _ how: String) {
+        Mutations.forEachDamaged(bytes) { b, how in
             do { try body(b) } catch is KilnError {} catch { Issue.record("\(what) \(how): non-Kiln error \(error)") }
         }
-        for n in Mutations.truncations(of: bytes.count) { run(Array(bytes.prefix(n)), "truncated to \(n)") }
-        for (o, v) in Mutations.corruptions(of: bytes) { run(Mutations.corrupted(bytes, at: o, to: v), "byte \(o) = \(v)") }
     }
 
     /// An uncompressed envelope around `body` with a correct CRC-32C.

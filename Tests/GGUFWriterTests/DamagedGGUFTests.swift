@@ -13,12 +13,7 @@ import Testing
         let file = bytes.withUnsafeBytes { MappedFile(copying: $0, path: "damaged.gguf") }
         do {
             let g = try GGUFFile(mapped: file)
-            for info in g.tensorInfos {
-                let view = g.data(of: info)
-                if let start = view.baseAddress, let base = file.bytes.baseAddress {
-                    #expect(start >= base && start + view.count <= base + file.count, "\(how): \(info.name) outside the file")
-                }
-            }
+            for info in g.tensorInfos { #expect(Mutations.isInside(g.data(of: info), file.bytes), "\(how): \(info.name) outside the file") }
         } catch {
             // A typed KilnError (these readers throw nothing else): the expected outcome for damaged input.
         }
@@ -26,10 +21,6 @@ import Testing
 
     @Test(arguments: fixtures)
     func truncatedAndCorrupted(_ name: String) throws {
-        let bytes = [UInt8](try Fixtures.data(name))
-        for n in Mutations.truncations(of: bytes.count) { Self.check(Array(bytes.prefix(n)), "\(name) truncated to \(n)") }
-        for (o, v) in Mutations.corruptions(of: bytes, count: 4096) {
-            Self.check(Mutations.corrupted(bytes, at: o, to: v), "\(name) byte \(o) = \(v)")
-        }
+        Mutations.forEachDamaged([UInt8](try Fixtures.data(name)), corruptions: 4096) { Self.check($0, "\(name) \($1)") }
     }
 }

@@ -92,28 +92,31 @@ final class ConvertProcess {
         #expect(contents(dir).isEmpty, "left behind: \(contents(dir))")
     }
 
-    @Test func signalDuringTheMMProjRemovesBothTempFiles() throws {
+    /// A conversion of the vision fixture into `dir`, paused two tensors into the mmproj (the text model is
+    /// complete but not renamed while the mmproj is written: only the two temp files exist).
+    func pausedInTheMMProj(_ dir: String, scratch: String) throws -> ConvertProcess {
         let n = Self.textTensorCount
         try #require(n > 0)
-        let dir = Fixtures.tempDirectory(), scratch = Fixtures.tempDirectory()
-        defer { Fixtures.cleanup(dir); Fixtures.cleanup(scratch) }
         let p = try ConvertProcess([Self.vision, "-o", dir + "/m.gguf"], environment: ["KILN_TEST_PAUSE_AFTER_TENSORS": "\(n + 2)"], scratch: scratch)
         try p.waitForPause()
-        // The model is complete but not renamed while the mmproj is being written.
         let pid = p.process.processIdentifier
         #expect(contents(dir) == [".m.gguf.kiln-tmp.\(pid)", ".mmproj-m.gguf.kiln-tmp.\(pid)"])
-        kill(pid, SIGINT)
+        return p
+    }
+
+    @Test func signalDuringTheMMProjRemovesBothTempFiles() throws {
+        let dir = Fixtures.tempDirectory(), scratch = Fixtures.tempDirectory()
+        defer { Fixtures.cleanup(dir); Fixtures.cleanup(scratch) }
+        let p = try pausedInTheMMProj(dir, scratch: scratch)
+        kill(p.process.processIdentifier, SIGINT)
         #expect(p.finish() == 130)
         #expect(contents(dir).isEmpty, "left behind: \(contents(dir))")
     }
 
     @Test func sigkillLeavesOnlyTempFilesThatTheNextRunRemoves() throws {
-        let n = Self.textTensorCount
-        try #require(n > 0)
         let dir = Fixtures.tempDirectory(), scratch = Fixtures.tempDirectory()
         defer { Fixtures.cleanup(dir); Fixtures.cleanup(scratch) }
-        let p = try ConvertProcess([Self.vision, "-o", dir + "/m.gguf"], environment: ["KILN_TEST_PAUSE_AFTER_TENSORS": "\(n + 2)"], scratch: scratch)
-        try p.waitForPause()
+        let p = try pausedInTheMMProj(dir, scratch: scratch)
         let pid = p.process.processIdentifier
         kill(pid, SIGKILL)
         _ = p.finish()

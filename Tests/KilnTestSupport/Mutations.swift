@@ -23,6 +23,20 @@ public enum Mutations {
         }
     }
 
+    /// Calls `body` with every truncation of `bytes` and up to `corruptions` single-byte corruptions, each with a
+    /// description of the damage for failure messages.
+    public static func forEachDamaged(_ bytes: [UInt8], corruptions: Int = 1000, _ body: ([UInt8], String) -> Void) {
+        for n in truncations(of: bytes.count) { body(Array(bytes.prefix(n)), "truncated to \(n) bytes") }
+        for (o, v) in self.corruptions(of: bytes, count: corruptions) { body(corrupted(bytes, at: o, to: v), "byte \(o) set to \(v)") }
+    }
+
+    /// Whether `view` lies inside `file` (a tensor view a reader handed out for a damaged file).
+    public static func isInside(_ view: UnsafeRawBufferPointer, _ file: UnsafeRawBufferPointer) -> Bool {
+        guard let start = view.baseAddress, view.count > 0 else { return true }
+        guard let base = file.baseAddress else { return false }
+        return start >= base && start + view.count <= base + file.count
+    }
+
     /// `bytes` with one byte replaced.
     public static func corrupted(_ bytes: [UInt8], at offset: Int, to value: UInt8) -> [UInt8] {
         var b = bytes

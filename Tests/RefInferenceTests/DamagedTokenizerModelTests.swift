@@ -24,10 +24,6 @@ import Testing
 
     @Test(arguments: fixtures)
     func truncatedAndCorrupted(_ name: String) throws {
-        let bytes = [UInt8](try Fixtures.data(name))
-        for n in Mutations.truncations(of: bytes.count) { Self.check(Array(bytes.prefix(n)), "\(name) truncated to \(n)") }
-        for (o, v) in Mutations.corruptions(of: bytes, count: 2000) {
-            Self.check(Mutations.corrupted(bytes, at: o, to: v), "\(name) byte \(o) = \(v)")
-        }
+        Mutations.forEachDamaged([UInt8](try Fixtures.data(name)), corruptions: 500) { Self.check($0, "\(name) \($1)") }
     }
 }

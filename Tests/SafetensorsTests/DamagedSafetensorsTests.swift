@@ -17,10 +17,7 @@ import Testing
         do {
             let s = try SafetensorsFile(mapped: file)
             for t in s.tensors {
-                let view = s.data(of: t)
-                if let start = view.baseAddress, let base = file.bytes.baseAddress {
-                    #expect(start >= base && start + view.count <= base + file.count, "\(how): \(t.name) outside the file")
-                }
+                #expect(Mutations.isInside(s.data(of: t), file.bytes), "\(how): \(t.name) outside the file")
                 _ = (t.elementCount, t.elementsPerRow, t.bytesPerRow)   // shape products must not overflow
             }
         } catch {
@@ -31,11 +28,7 @@ import Testing
     @Test func truncatedAndCorrupted() throws {
         #expect(Self.fixtures.count >= 2)
         for name in Self.fixtures {
-            let bytes = [UInt8](try Fixtures.data(name))
-            for n in Mutations.truncations(of: bytes.count) { Self.check(Array(bytes.prefix(n)), "\(name) truncated to \(n)") }
-            for (o, v) in Mutations.corruptions(of: bytes, count: 4096) {
-                Self.check(Mutations.corrupted(bytes, at: o, to: v), "\(name) byte \(o) = \(v)")
-            }
+            Mutations.forEachDamaged([UInt8](try Fixtures.data(name)), corruptions: 4096) { Self.check($0, "\(name) \($1)") }
         }
     }
 }
