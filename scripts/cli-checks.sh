@@ -45,6 +45,10 @@ if [ -x "$py" ] && "$py" -c "import gguf, safetensors, numpy" 2>/dev/null; then
 else
   echo "note: no oracle venv (scripts/prepare-real-model.sh makes it); gguf-py checks skipped"
 fi
+check "convert --checksum writes a sha256sum file" bash -c "$bin/convert fixtures/gemma3/tiny-kaggle -o $tmp/sum.gguf --checksum 2>/dev/null && (cd $tmp && sha256sum -c --status sum.gguf.sha256)"
+check "inspect --verify-checksum" $bin/inspect "$tmp/sum.gguf" --verify-checksum
+printf 'x' >> "$tmp/sum.gguf"
+fails_with "inspect --verify-checksum on a changed file" "checksum mismatch" $bin/inspect "$tmp/sum.gguf" --verify-checksum
 check "chat on the converted model" bash -c "$bin/chat $tmp/tiny.gguf -p 'the capital of france is' --raw -n 4 --temp 0 | grep -q ."
 
 if [ -n "${KILN_GEMMA270M:-}" ] && [ -f "$KILN_GEMMA270M" ]; then
