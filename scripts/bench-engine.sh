@@ -4,7 +4,7 @@
 # Usage: scripts/bench-engine.sh [MODEL.gguf] [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MODEL="${1:-$HOME/.cache/kiln/gemma-3-270m-q4_k_m.gguf}"
+MODEL="${1:-$(bash scripts/fetch-gemma270m.sh)}"
 RUNS="${2:-3}"
 NGEN=64
 PROMPT="The history of the printing press begins in the fifteenth century, when Johannes Gutenberg combined movable metal type, oil-based inks and a wooden press adapted from those used to make wine. Within fifty years, presses had spread to more than two hundred cities across Europe, and"
@@ -12,7 +12,7 @@ CHAT=.build/release/chat   # `make bench` builds it
 [ -x "$CHAT" ] || swift build -c release --product chat >/dev/null
 cache="${KILN_CACHE:-$HOME/.cache/kiln}"
 PY="${KILN_PYTHON:-$cache/venv/bin/python}"
-"$PY" -c "import llama_cpp" 2>/dev/null || { echo "installing llama-cpp-python (builds llama.cpp, ~7 min)"; bash scripts/python-env.sh llama-cpp-python; PY="$cache/venv/bin/python"; }
+"$PY" -c "import llama_cpp" 2>/dev/null || { echo "installing llama-cpp-python (builds llama.cpp, ~7 min)"; bash scripts/python-env.sh llama-cpp-python==0.3.36; PY="$cache/venv/bin/python"; }
 
 ours() {  # threads -> "prompt_tps decode_tps rss_mb"
   local out

@@ -8,8 +8,8 @@ runs=${1:-3}
 threads=${2:-$(nproc)}
 cache="${KILN_CACHE:-$HOME/.cache/kiln}"
 py="${KILN_PYTHON:-$cache/venv/bin/python}"
-[ -x "$py" ] || { bash scripts/python-env.sh llama-cpp-python; py="$cache/venv/bin/python"; }
-"$py" -c "import llama_cpp" 2>/dev/null || { echo "installing llama-cpp-python (builds llama.cpp, ~7 min)"; bash scripts/python-env.sh llama-cpp-python; }
+[ -x "$py" ] || { bash scripts/python-env.sh llama-cpp-python==0.3.36; py="$cache/venv/bin/python"; }
+"$py" -c "import llama_cpp" 2>/dev/null || { echo "installing llama-cpp-python (builds llama.cpp, ~7 min)"; bash scripts/python-env.sh llama-cpp-python==0.3.36; }
 bin=.build/release/convert
 gguf=$(bash scripts/fetch-gemma270m.sh)
 work=$(mktemp -d "$cache/bench.XXXXXX")

@@ -39,24 +39,23 @@ check "no output left behind" bash -c "! ls -A $tmp | grep -q never"
 # The main job on the tiny Kaggle-layout checkpoint, read back by gguf-py (the reference reader) and checked there.
 check "convert tiny Kaggle checkpoint" $bin/convert fixtures/gemma3/tiny-kaggle -o "$tmp/tiny.gguf"
 py="${KILN_CACHE:-$HOME/.cache/kiln}/venv/bin/python"
-if [ -x "$py" ] && "$py" -c "import gguf, safetensors, numpy" 2>/dev/null; then
-  check "gguf-py reads the conversion" "$py" scripts/check_gguf_conversion.py "$tmp/tiny.gguf" fixtures/gemma3/tiny-hf
-  check "gguf-py reads the mmproj" bash -c "$bin/convert fixtures/gemma3/tiny-kaggle-vision -o $tmp/v.gguf 2>/dev/null && $py scripts/check_mmproj.py $tmp/mmproj-v.gguf --reference fixtures/gemma3/tiny-hf-vision"
-else
-  echo "note: no oracle venv (scripts/prepare-real-model.sh makes it); gguf-py checks skipped"
-fi
+check "python venv with gguf-py" bash scripts/python-env.sh numpy==2.4.6 gguf==0.19.0 safetensors==0.8.0
+check "gguf-py reads the conversion" "$py" scripts/check_gguf_conversion.py "$tmp/tiny.gguf" fixtures/gemma3/tiny-hf
+check "gguf-py reads the mmproj" bash -c "$bin/convert fixtures/gemma3/tiny-kaggle-vision -o $tmp/v.gguf 2>/dev/null && $py scripts/check_mmproj.py $tmp/mmproj-v.gguf --reference fixtures/gemma3/tiny-hf-vision"
 check "convert --checksum writes a sha256sum file" bash -c "$bin/convert fixtures/gemma3/tiny-kaggle -o $tmp/sum.gguf --checksum 2>/dev/null && (cd $tmp && sha256sum -c --status sum.gguf.sha256)"
 check "inspect --verify-checksum" $bin/inspect "$tmp/sum.gguf" --verify-checksum
 printf 'x' >> "$tmp/sum.gguf"
 fails_with "inspect --verify-checksum on a changed file" "checksum mismatch" $bin/inspect "$tmp/sum.gguf" --verify-checksum
 check "chat on the converted model" bash -c "$bin/chat $tmp/tiny.gguf -p 'the capital of france is' --raw -n 4 --temp 0 | grep -q ."
 
-if [ -n "${KILN_GEMMA270M:-}" ] && [ -f "$KILN_GEMMA270M" ]; then
-  check "rewrite 270M" $bin/convert "$KILN_GEMMA270M" -o "$tmp/rewrite.gguf"
-  check "rewrite is byte-identical (sha256)" bash -c "[ \"\$(sha256sum < $tmp/rewrite.gguf)\" = \"\$(sha256sum < $KILN_GEMMA270M)\" ]"
-  rm -f "$tmp/rewrite.gguf"
+# The real model: prepared by scripts/prepare-real-model.sh (make test); absent only on the explicit opt-out.
+if [ "${KILN_SKIP_REAL_MODEL:-}" = 1 ]; then
+  echo "cli-checks: real-model CLI checks skipped (KILN_SKIP_REAL_MODEL=1)"
 else
-  echo "note: KILN_GEMMA270M not set; real-model CLI checks skipped"
+  check "KILN_GEMMA270M is set and exists (run make test, or set KILN_SKIP_REAL_MODEL=1)" test -f "${KILN_GEMMA270M:-}"
+  check "rewrite 270M" $bin/convert "${KILN_GEMMA270M:-}" -o "$tmp/rewrite.gguf"
+  check "rewrite is byte-identical (sha256)" bash -c "[ \"\$(sha256sum < $tmp/rewrite.gguf)\" = \"\$(sha256sum < ${KILN_GEMMA270M:-})\" ]"
+  rm -f "$tmp/rewrite.gguf"
 fi
 
 echo "cli-checks: $pass passed, $fail failed"

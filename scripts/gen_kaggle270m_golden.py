@@ -2,8 +2,10 @@
 """Runs llama.cpp on Kiln's conversion of the Kaggle-layout 270M checkpoint and records what it did.
 
 Produced by: llama-cpp-python 0.3.36 (llama.cpp's own loader and CPU graph), gguf-py 0.19.0.
-Regenerate:  .build/release/convert ~/.cache/kiln/kaggle270m -o /tmp/k270.gguf --name gemma3-270m-int4 &&
+Regenerate:  eval "$(bash scripts/prepare-real-model.sh)" &&
+             .build/release/convert "$KILN_KAGGLE270M" -o /tmp/k270.gguf --name gemma3-270m-int4 &&
              python3 scripts/gen_kaggle270m_golden.py /tmp/k270.gguf
+The sha256 is Kiln's own output: a regression lock, not evidence; the evidence is what llama.cpp did with the file.
 Output:      fixtures/gemma3/kaggle270m-llama.json: the file's sha256 (the test checks Kiln still writes exactly
              this file), and llama.cpp's greedy continuation of "The capital of France is" plus its top-5 next
              tokens, for the same prompt on the original Q4_K_M GGUF too.

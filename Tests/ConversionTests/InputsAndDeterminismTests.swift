@@ -69,20 +69,6 @@ import Testing
         #expect(try SHA256.hex(ofFile: dir + "/r0.gguf") == before[dir + "/in.gguf"], "a rewrite is byte-identical")
     }
 
-    /// The real 270M file: requantized on 1 and 2 threads (identical bytes), and left untouched.
-    @Test(.enabled(if: Fixtures.gemma270m != nil, "needs the real Gemma 3 270M (make test fetches it)"))
-    func real270mRequantizeIsDeterministic() throws {
-        let input = Fixtures.gemma270m!
-        let before = try SHA256.hex(ofFile: input)
-        let dir = Fixtures.tempDirectory()
-        defer { Fixtures.cleanup(dir) }
-        for threads in [1, 2] {
-            try Self.convert(input, to: dir + "/q\(threads).gguf", threads: threads) { $0.type = "Q8_0"; $0.allowRequantize = true }
-        }
-        #expect(try SHA256.hex(ofFile: dir + "/q1.gguf") == (try SHA256.hex(ofFile: dir + "/q2.gguf")))
-        #expect(try SHA256.hex(ofFile: input) == before)
-    }
-
     /// `convert --checksum` writes sha256sum-format sidecars for the model and the mmproj; they verify, and a
     /// changed byte is detected.
     @Test func checksumSidecars() throws {
@@ -101,5 +87,20 @@ import Testing
         h.write(Data([byte[0] ^ 1]))
         try h.close()
         #expect(try !ChecksumFile.verify(dir + "/v.gguf").matches)
+    }
+}
+
+/// The real 270M file: requantized on 1 and 2 threads (identical bytes), and left untouched.
+@Suite(RealModel.required("RealModelDeterminismTests")) struct RealModelDeterminismTests {
+    @Test func requantizeIsDeterministic() throws {
+        let input = try RealModel.gemma270m()
+        let before = try SHA256.hex(ofFile: input)
+        let dir = Fixtures.tempDirectory()
+        defer { Fixtures.cleanup(dir) }
+        for threads in [1, 2] {
+            try InputsAndDeterminismTests.convert(input, to: dir + "/q\(threads).gguf", threads: threads) { $0.type = "Q8_0"; $0.allowRequantize = true }
+        }
+        #expect(try SHA256.hex(ofFile: dir + "/q1.gguf") == (try SHA256.hex(ofFile: dir + "/q2.gguf")))
+        #expect(try SHA256.hex(ofFile: input) == before)
     }
 }

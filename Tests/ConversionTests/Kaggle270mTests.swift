@@ -9,7 +9,7 @@ import Testing
 /// The real Gemma 3 270M weights in a Kaggle-layout int4 Orbax checkpoint (built by scripts/prepare-real-model.sh
 /// with the real orbax library), converted and compared with the llama.cpp-made original GGUF and with what
 /// llama.cpp did when it ran Kiln's output (fixtures/gemma3/kaggle270m-llama.json, scripts/gen_kaggle270m_golden.py).
-@Suite(.enabled(if: Kaggle270m.checkpoint != nil && Fixtures.gemma270m != nil, "run scripts/prepare-real-model.sh (make test does)"))
+@Suite(RealModel.required("Kaggle270mTests"))
 struct Kaggle270mTests {
     @Test func convertsLosslesslyAndMatchesTheOriginalGGUFsVocabularyAndConfig() throws {
         let dir = Fixtures.tempDirectory()
@@ -17,11 +17,11 @@ struct Kaggle270mTests {
         var o = ConvertOptions(output: dir + "/k270.gguf")
         o.progress = false
         o.modelName = "gemma3-270m-int4"
-        let summary = try ConvertJob.run(input: Kaggle270m.checkpoint!, options: o)
+        let summary = try ConvertJob.run(input: try RealModel.kaggle270m(), options: o)
         #expect(summary.contains("127 tensors packed losslessly as Q4_0"))
 
         let ours = try GGUFFile(path: o.output)
-        let original = try GGUFFile(path: Fixtures.gemma270m!)
+        let original = try GGUFFile(path: try RealModel.gemma270m())
         for key in ["tokenizer.ggml.tokens", "tokenizer.ggml.scores", "tokenizer.ggml.token_type",
                     "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id", "tokenizer.ggml.unknown_token_id",
                     "tokenizer.ggml.padding_token_id", "tokenizer.ggml.add_bos_token", "tokenizer.ggml.add_eos_token",
@@ -49,19 +49,11 @@ struct Kaggle270mTests {
         var o = ConvertOptions(output: dir + "/k270-q4_k_m.gguf")
         o.progress = false
         o.type = "Q4_K_M"
-        _ = try ConvertJob.run(input: Kaggle270m.checkpoint!, options: o)
+        _ = try ConvertJob.run(input: try RealModel.kaggle270m(), options: o)
         let ours = try GGUFFile(path: o.output)
-        let original = try GGUFFile(path: Fixtures.gemma270m!)
+        let original = try GGUFFile(path: try RealModel.gemma270m())
         #expect(ours.tensorInfos.map(\.name) == original.tensorInfos.map(\.name))
         for (a, b) in zip(ours.tensorInfos, original.tensorInfos) { #expect(a.type == b.type, "\(a.name)") }
         #expect(ours.metadata[key: "general.file_type"] == .uint32(15))
     }
-}
-
-enum Kaggle270m {
-    /// `$KILN_CACHE/kaggle270m` once scripts/prepare-real-model.sh has finished building it.
-    static let checkpoint: String? = {
-        let cache = ProcessInfo.processInfo.environment["KILN_CACHE"] ?? (NSHomeDirectory() + "/.cache/kiln")
-        return FileManager.default.fileExists(atPath: cache + "/kaggle270m/.complete") ? cache + "/kaggle270m" : nil
-    }()
 }

@@ -10,7 +10,7 @@ import Testing
 /// equal the digest llama-quantize produced for the same source and type (fixtures/quant/requantize-270m.json,
 /// written by scripts/gen_requantize_goldens.py). The F32 and F16 sources are made by Kiln here and are themselves
 /// checked against llama-quantize's.
-@Suite(.enabled(if: Fixtures.gemma270m != nil, "run scripts/fetch-gemma270m.sh (make test does)"), .serialized)
+@Suite(RealModel.required("RequantizeTests"), .serialized)
 struct RequantizeTests {
     static func digest(from: String, type: String) -> String? {
         let golden = try! Fixtures.json("quant/requantize-270m.json") as! [String: Any]
@@ -30,7 +30,7 @@ struct RequantizeTests {
         let dir = Fixtures.tempDirectory()
         defer { Fixtures.cleanup(dir) }
         for type in ["Q8_0", "Q4_0"] {
-            try Self.requantize(Fixtures.gemma270m!, type, to: dir + "/out.gguf", allow: true)
+            try Self.requantize(try RealModel.gemma270m(), type, to: dir + "/out.gguf", allow: true)
             #expect(try SHA256.hex(ofFile: dir + "/out.gguf") == Self.digest(from: "Q4_K_M", type: type), "\(type)")
         }
     }
@@ -40,7 +40,7 @@ struct RequantizeTests {
         let dir = Fixtures.tempDirectory()
         defer { Fixtures.cleanup(dir) }
         let src = dir + "/270m-\(source).gguf"
-        try Self.requantize(Fixtures.gemma270m!, source, to: src, allow: true)
+        try Self.requantize(try RealModel.gemma270m(), source, to: src, allow: true)
         #expect(try SHA256.hex(ofFile: src) == Self.digest(from: "Q4_K_M", type: source), "Kiln's \(source) file equals llama-quantize's")
         for type in ["Q8_0", "Q4_0", "Q4_K_M"] {
             try Self.requantize(src, type, to: dir + "/out.gguf")
@@ -54,7 +54,8 @@ struct RequantizeTests {
     @Test func quantizedSourcesNeedAllowRequantize() throws {
         let dir = Fixtures.tempDirectory()
         defer { Fixtures.cleanup(dir) }
-        #expect { try Self.requantize(Fixtures.gemma270m!, "Q8_0", to: dir + "/out.gguf") } throws: { e in
+        let source = try RealModel.gemma270m()
+        #expect { try Self.requantize(source, "Q8_0", to: dir + "/out.gguf") } throws: { e in
             (e as? KilnError)?.message.contains("--allow-requantize") == true
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)

@@ -98,7 +98,7 @@ import Testing
         #expect(files.count >= 10)
         for (path, bytes) in files {
             Self.damage(bytes, path) { b in
-                let json = try JSON.parse(b, file: path)
+                let json = try JSONValue.parse(b, file: path)
                 let meta = path.hasSuffix(".zarray") ? try ZarrV2Metadata.parse(json) : try ZarrV3Metadata.parse(json)
                 try meta.validate()
             }
@@ -113,7 +113,7 @@ import Testing
                 let dir = ckpt + "/" + array
                 let v2 = FileManager.default.contents(atPath: dir + "/.zarray"), v3 = FileManager.default.contents(atPath: dir + "/zarr.json")
                 guard let metaBytes = v2 ?? v3 else { continue }
-                let json = try JSON.parse([UInt8](metaBytes), file: dir)
+                let json = try JSONValue.parse([UInt8](metaBytes), file: dir)
                 let meta = v2 != nil ? try ZarrV2Metadata.parse(json) : try ZarrV3Metadata.parse(json)
                 try meta.validate()
                 let chunkFiles = (FileManager.default.enumerator(atPath: dir)?.allObjects as? [String] ?? [])

@@ -5,10 +5,10 @@ import KilnTestSupport
 import Testing
 
 /// The real Gemma 3 270M file written by llama.cpp (fetched by `make test`): our rewrite is byte-identical.
-@Suite(.enabled(if: Fixtures.gemma270m != nil, "run scripts/fetch-gemma270m.sh (make test does)"))
+@Suite(RealModel.required("RealModelRewriteTests"))
 struct RealModelRewriteTests {
     @Test func rewriteOfALlamaCppFileIsByteIdentical() throws {
-        let path = Fixtures.gemma270m!
+        let path = try RealModel.gemma270m()
         let input = try GGUFFile(path: path)
         #expect(input.tensorInfos.count == 236)
         #expect(input.dataOffset == 6_525_120)
@@ -24,7 +24,7 @@ struct RealModelRewriteTests {
     }
 
     @Test func refusesToOverwriteItsInput() throws {
-        let path = Fixtures.gemma270m!
+        let path = try RealModel.gemma270m()
         let input = try GGUFFile(path: path)
         #expect(throws: KilnError.self) {
             _ = try GGUFStreamWriter(path: path, metadata: input.metadata, tensors: input.tensorInfos, inputs: [path])

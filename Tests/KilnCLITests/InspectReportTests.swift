@@ -6,11 +6,11 @@ import KilnTestSupport
 import Testing
 
 /// `inspect --json` against gguf-py's reading of the real 270M file (scripts/gen_gguf_golden_270m.py).
-@Suite(.enabled(if: Fixtures.gemma270m != nil, "run scripts/fetch-gemma270m.sh (make test does)"))
+@Suite(RealModel.required("InspectAgainstGGUFPyTests"))
 struct InspectAgainstGGUFPyTests {
     @Test func jsonMatchesGGUFPyFieldByField() throws {
         let golden = try Fixtures.json("gguf/gemma270m-ggufpy.json") as! [String: Any]
-        let source = try SourceOpener.open(Fixtures.gemma270m!)
+        let source = try SourceOpener.open(try RealModel.gemma270m())
         let report = InspectReport(source: source)
         // Round-trip our JSON text through a JSON parser, so the test checks what users get.
         let ours = try JSONSerialization.jsonObject(with: Data(report.json.serialized().utf8)) as! [String: Any]
@@ -51,7 +51,7 @@ struct InspectAgainstGGUFPyTests {
     /// The full arrays (not only the JSON preview) agree with gguf-py: last items and digests.
     @Test func fullArraysMatchGGUFPyDigests() throws {
         let golden = try Fixtures.json("gguf/gemma270m-ggufpy.json") as! [String: Any]
-        let f = try GGUFFile(path: Fixtures.gemma270m!)
+        let f = try GGUFFile(path: try RealModel.gemma270m())
         for w in (golden["metadata"] as! [[String: Any]]) where w["element_type"] != nil {
             let key = w["key"] as! String
             let arr = try #require(f.metadata[key: key]?.arrayValue)

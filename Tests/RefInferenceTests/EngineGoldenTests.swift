@@ -2,17 +2,12 @@ import Foundation
 import GGUFWriter
 import KilnTestSupport
 import RefInference
+import Tokenizers
 import Testing
 
-/// The engine against llama.cpp on the real Gemma 3 270M (Q4_K_M) and on llama.cpp's own requantizations of it.
-@Suite(.serialized) struct EngineGoldenTests {
-    static let cache = (ProcessInfo.processInfo.environment["KILN_CACHE"] ?? (NSHomeDirectory() + "/.cache/kiln"))
-
-    static func variantPath(_ file: String) -> String? {
-        let p = cache + "/" + file
-        return FileManager.default.fileExists(atPath: p) ? p : nil
-    }
-
+/// The engine against llama.cpp on the real Gemma 3 270M (Q4_K_M) and on requantizations of it (made by Kiln's convert,
+/// byte-identical to llama-quantize's: RequantizeTests).
+@Suite(RealModel.required("EngineGoldenTests"), .serialized) struct EngineGoldenTests {
     func check(model path: String, goldens: String, threads: Int = 2) throws {
         let g = try EngineGoldens(goldens)
         let file = try GGUFFile(path: path)
@@ -33,16 +28,13 @@ import Testing
         #expect(total.greedyChecked > 0)
     }
 
-    @Test(.enabled(if: Fixtures.gemma270m != nil)) func q4KM() throws {
-        try check(model: try #require(Fixtures.gemma270m), goldens: "engine/goldens_q4_k_m.json")
+    @Test func q4KM() throws {
+        try check(model: try RealModel.gemma270m(), goldens: "engine/goldens_q4_k_m.json")
     }
 
-    @Test(.enabled(if: variantPath("gemma-3-270m-q8_0.gguf") != nil, "run scripts/gen_engine_goldens.py to make the Q8_0 variant"))
-    func q8_0() throws { try check(model: try #require(Self.variantPath("gemma-3-270m-q8_0.gguf")), goldens: "engine/goldens_q8_0.json") }
+    @Test func q8_0() throws { try check(model: try RealModel.variant("gemma-3-270m-q8_0.gguf"), goldens: "engine/goldens_q8_0.json") }
 
-    @Test(.enabled(if: variantPath("gemma-3-270m-q4_0.gguf") != nil, "run scripts/gen_engine_goldens.py to make the Q4_0 variant"))
-    func q4_0() throws { try check(model: try #require(Self.variantPath("gemma-3-270m-q4_0.gguf")), goldens: "engine/goldens_q4_0.json") }
+    @Test func q4_0() throws { try check(model: try RealModel.variant("gemma-3-270m-q4_0.gguf"), goldens: "engine/goldens_q4_0.json") }
 
-    @Test(.enabled(if: variantPath("gemma-3-270m-f16.gguf") != nil, "run scripts/gen_engine_goldens.py to make the F16 variant"))
-    func f16() throws { try check(model: try #require(Self.variantPath("gemma-3-270m-f16.gguf")), goldens: "engine/goldens_f16.json") }
+    @Test func f16() throws { try check(model: try RealModel.variant("gemma-3-270m-f16.gguf"), goldens: "engine/goldens_f16.json") }
 }

@@ -19,10 +19,10 @@ import Testing
         return (num / max(den, 1e-30)).squareRoot()
     }
 
-    @Test(.enabled(if: Fixtures.gemma270m != nil)) func stagesMatchLlamaCpp() throws {
+    @Test(RealModel.required("EngineStageTests")) func stagesMatchLlamaCpp() throws {
         let meta = try #require(try Fixtures.json("engine/stages/stages.json") as? [String: Any])
         let ids = (meta["ids"] as! [NSNumber]).map { Int32($0.intValue) }
-        let engine = try GemmaEngine(path: try #require(Fixtures.gemma270m), options: EngineOptions(threads: 2, contextLength: 64))
+        let engine = try GemmaEngine(path: try RealModel.gemma270m(), options: EngineOptions(threads: 2, contextLength: 64))
         let T = ids.count, pos = 0 ..< T
         var worst: [(String, Double)] = []
         func check(_ name: String, _ ours: [Float], limit: Double = 1e-4) throws {

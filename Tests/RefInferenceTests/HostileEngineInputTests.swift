@@ -4,6 +4,7 @@ import KilnCore
 import KilnTestSupport
 import QuantCore
 import RefInference
+import Tokenizers
 import Testing
 
 /// Engine and tokenizer inputs that once trapped (regressions of issue 11).

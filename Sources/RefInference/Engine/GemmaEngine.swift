@@ -57,7 +57,7 @@ public final class GemmaEngine: @unchecked Sendable {
 
     /// A model over a GGUF file's blocks (memory-mapped, never dequantized as a whole).
     public convenience init(gguf file: GGUFFile, options: EngineOptions = EngineOptions()) throws(KilnError) {
-        let embd = try file.tensorInfo(named: "token_embd.weight")
+        let embd = try file.tensorInfo(named: GGUFTensorName.tokenEmbedding)
         let config = try GemmaConfig(metadata: file.metadata, vocabularySize: embd.ne.count > 1 ? embd.ne[1] : 0, file: file.path)
         try self.init(config: config, weights: try GemmaWeights(gguf: file, config: config), options: options, file: file)
     }

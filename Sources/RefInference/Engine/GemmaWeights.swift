@@ -52,7 +52,7 @@ public struct GemmaWeights: Sendable {
             } catch { throw error.inFile(file.path).inTensor(name) }
             return out
         }
-        try self.init(config: config, matrix: matrix, vector: vector, hasOutput: (try? info("output.weight")) != nil)
+        try self.init(config: config, matrix: matrix, vector: vector, hasOutput: (try? info(GGUFTensorName.output)) != nil)
     }
 
     /// Float32 copies of the weights of any source that uses GGUF tensor names (each tensor is decoded with
@@ -69,7 +69,7 @@ public struct GemmaWeights: Sendable {
             }
             return out
         }
-        let hasOutput = source.tensors.contains { $0.name == "output.weight" }
+        let hasOutput = source.tensors.contains { $0.name == GGUFTensorName.output }
         try self.init(config: config,
                       matrix: { name, rows, columns in FloatWeightMatrix(rows: rows, columns: columns, values: try floats(name, rows * columns)) },
                       vector: { name, n in try floats(name, n) }, hasOutput: hasOutput)
@@ -79,26 +79,27 @@ public struct GemmaWeights: Sendable {
     public init<E: Error>(config c: GemmaConfig, matrix: (String, Int, Int) throws(E) -> any WeightMatrix,
                           vector: (String, Int) throws(E) -> [Float], hasOutput: Bool) throws(E) {
         let d = c.embeddingLength, hd = c.headDim, vd = c.valueDim
-        tokenEmbedding = try matrix("token_embd.weight", c.vocabularySize, d)
-        output = hasOutput ? try matrix("output.weight", c.vocabularySize, d) : tokenEmbedding
-        outputNorm = try vector("output_norm.weight", d)
+        typealias B = GGUFTensorName.Block
+        tokenEmbedding = try matrix(GGUFTensorName.tokenEmbedding, c.vocabularySize, d)
+        output = hasOutput ? try matrix(GGUFTensorName.output, c.vocabularySize, d) : tokenEmbedding
+        outputNorm = try vector(GGUFTensorName.outputNorm, d)
         var layers: [GemmaLayerWeights] = []
         for i in 0 ..< c.layerCount {
-            let p = "blk.\(i)."
+            let p = GGUFTensorName.block(i)
             layers.append(GemmaLayerWeights(
-                attnNorm: try vector(p + "attn_norm.weight", d),
-                q: try matrix(p + "attn_q.weight", c.headCount * hd, d),
-                k: try matrix(p + "attn_k.weight", c.headCountKV * hd, d),
-                v: try matrix(p + "attn_v.weight", c.headCountKV * vd, d),
-                qNorm: try vector(p + "attn_q_norm.weight", hd),
-                kNorm: try vector(p + "attn_k_norm.weight", hd),
-                output: try matrix(p + "attn_output.weight", d, c.headCount * vd),
-                postAttentionNorm: try vector(p + "post_attention_norm.weight", d),
-                ffnNorm: try vector(p + "ffn_norm.weight", d),
-                gate: try matrix(p + "ffn_gate.weight", c.feedForwardLength, d),
-                up: try matrix(p + "ffn_up.weight", c.feedForwardLength, d),
-                down: try matrix(p + "ffn_down.weight", d, c.feedForwardLength),
-                postFFWNorm: try vector(p + "post_ffw_norm.weight", d)))
+                attnNorm: try vector(p + B.attnNorm, d),
+                q: try matrix(p + B.attnQ, c.headCount * hd, d),
+                k: try matrix(p + B.attnK, c.headCountKV * hd, d),
+                v: try matrix(p + B.attnV, c.headCountKV * vd, d),
+                qNorm: try vector(p + B.attnQNorm, hd),
+                kNorm: try vector(p + B.attnKNorm, hd),
+                output: try matrix(p + B.attnOutput, d, c.headCount * vd),
+                postAttentionNorm: try vector(p + B.postAttentionNorm, d),
+                ffnNorm: try vector(p + B.ffnNorm, d),
+                gate: try matrix(p + B.ffnGate, c.feedForwardLength, d),
+                up: try matrix(p + B.ffnUp, c.feedForwardLength, d),
+                down: try matrix(p + B.ffnDown, d, c.feedForwardLength),
+                postFFWNorm: try vector(p + B.postFFWNorm, d)))
         }
         self.layers = layers
     }

@@ -7,7 +7,7 @@ import Foundation
 import GGUFWriter
 import KilnCore
 import QuantCore
-import RefInference
+import Tokenizers
 import Safetensors
 
 enum FuzzTarget: String, CaseIterable {
@@ -74,7 +74,7 @@ let chunkMetas: [ZarrArrayMeta] = {
         #"{"zarr_format":3,"node_type":"array","shape":[5,7],"data_type":"bfloat16","fill_value":0,"chunk_grid":{"name":"regular","configuration":{"chunk_shape":[4,4]}},"chunk_key_encoding":{"name":"default"},"codecs":[{"name":"sharding_indexed","configuration":{"chunk_shape":[2,2],"codecs":[{"name":"bytes","configuration":{"endian":"little"}},{"name":"zstd","configuration":{"level":3}}],"index_codecs":[{"name":"bytes","configuration":{"endian":"little"}},{"name":"crc32c"}]}}]}"#,
     ]
     return docs.map { doc in
-        let json = try! JSON.parse(Array(doc.utf8), file: "meta")
+        let json = try! JSONValue.parse(Array(doc.utf8), file: "meta")
         return doc.contains("\"zarr_format\":3") ? try! ZarrV3Metadata.parse(json) : try! ZarrV2Metadata.parse(json)
     }
 }()
@@ -109,9 +109,9 @@ func run(_ target: FuzzTarget, _ data: UnsafeRawBufferPointer) {
             var c = ByteCursor(data, file: "fuzz")
             _ = try OCDBTDataFileTable.decode(&c, what: "fuzz")
         case .zarrV2Metadata:
-            try ZarrV2Metadata.parse(try JSON.parse(data, file: "fuzz")).validate()
+            try ZarrV2Metadata.parse(try JSONValue.parse(data, file: "fuzz")).validate()
         case .zarrV3Metadata:
-            try ZarrV3Metadata.parse(try JSON.parse(data, file: "fuzz")).validate()
+            try ZarrV3Metadata.parse(try JSONValue.parse(data, file: "fuzz")).validate()
         case .zarrChunk:
             guard let selector = data.first else { return }
             let meta = chunkMetas[Int(selector) % chunkMetas.count]

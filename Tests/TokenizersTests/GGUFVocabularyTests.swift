@@ -3,7 +3,7 @@ import GGUFWriter
 import KilnCore
 import KilnTestSupport
 import Testing
-import RefInference
+import Tokenizers
 
 @Suite struct GGUFVocabularyTests {
     @Test func tinyConversionMatchesConverterRule() throws {
@@ -43,9 +43,9 @@ import RefInference
     }
 
     /// Reading the real GGUF's vocabulary and writing it back gives its `tokenizer.*` entries exactly, in order.
-    @Test(.enabled(if: Fixtures.gemma270m != nil))
+    @Test(RealModel.required("GGUFVocabularyTests.realGGUFMetadataRoundTrip"))
     func realGGUFMetadataRoundTrip() throws {
-        let (file, tokenizer) = try #require(TokenizerFixtures.gemma270m)
+        let (file, tokenizer) = try TokenizerFixtures.gemma270m()
         let real = file.metadata.filter { $0.key.hasPrefix("tokenizer.") }
         #expect(tokenizer.vocabulary.ggufMetadata() == real)
         #expect(tokenizer.vocabulary.count == 262_144)
@@ -53,11 +53,11 @@ import RefInference
     }
 
     /// Ground truth: the vocabulary built from a tokenizer.model equals what llama.cpp's converter put in the real GGUF.
-    /// Needs the 270M GGUF and `python scripts/gen_tokenizer_fixtures.py --full-only --full $KILN_GEMMA270M`.
-    @Test(.enabled(if: Fixtures.gemma270m != nil && TokenizerFixtures.fullModelPath != nil))
+    /// The tokenizer.model is the one scripts/make_kaggle_checkpoint.py writes (by scripts/gen_tokenizer_fixtures.py).
+    @Test(RealModel.required("GGUFVocabularyTests.fullSizeConversionMatchesRealGGUF"))
     func fullSizeConversionMatchesRealGGUF() throws {
-        let (file, _) = try #require(TokenizerFixtures.gemma270m)
-        let model = try SentencePieceModel(path: try #require(TokenizerFixtures.fullModelPath))
+        let (file, _) = try TokenizerFixtures.gemma270m()
+        let model = try SentencePieceModel(path: try RealModel.tokenizerModel())
         let vocab = try GGUFVocabulary(sentencePiece: model)
         let mine = vocab.ggufMetadata()
         let real = file.metadata.filter { $0.key.hasPrefix("tokenizer.") }

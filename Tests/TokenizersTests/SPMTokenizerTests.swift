@@ -1,7 +1,7 @@
 import Foundation
 import KilnTestSupport
 import Testing
-import RefInference
+import Tokenizers
 
 @Suite struct SPMTokenizerTests {
     /// llama.cpp (llama-cpp-python, vocab_only) on a GGUF holding the tiny model's converted vocabulary.
@@ -30,10 +30,10 @@ import RefInference
         }
     }
 
-    /// 100% equality with llama.cpp on the real Gemma 3 270M vocabulary (needs `Fixtures.gemma270m`).
-    @Test(.enabled(if: Fixtures.gemma270m != nil))
+    /// 100% equality with llama.cpp on the real Gemma 3 270M vocabulary.
+    @Test(RealModel.required("SPMTokenizerTests.gemma270mMatchesLlamaCpp"))
     func gemma270mMatchesLlamaCpp() throws {
-        let tokenizer = try #require(TokenizerFixtures.gemma270m).tokenizer
+        let tokenizer = try TokenizerFixtures.gemma270m().tokenizer
         let (_, cases) = try TokenizerFixtures.cases("tokenizer/gemma270m_llama_goldens.json")
         #expect(cases.count >= 1000)
         var mismatches = 0
@@ -47,9 +47,9 @@ import RefInference
         #expect(mismatches == 0)
     }
 
-    @Test(.enabled(if: Fixtures.gemma270m != nil))
+    @Test(RealModel.required("SPMTokenizerTests.gemma270mDetokenize"))
     func gemma270mDetokenize() throws {
-        let tokenizer = try #require(TokenizerFixtures.gemma270m).tokenizer
+        let tokenizer = try TokenizerFixtures.gemma270m().tokenizer
         let (_, cases) = try TokenizerFixtures.cases("tokenizer/gemma270m_llama_goldens.json")
         var checked = 0
         for c in cases where !c.addBOS {
@@ -68,9 +68,9 @@ import RefInference
         #expect(checked >= 500)
     }
 
-    @Test(.enabled(if: Fixtures.gemma270m != nil))
+    @Test(RealModel.required("SPMTokenizerTests.gemma270mKnownPrompt"))
     func gemma270mKnownPrompt() throws {
-        let tokenizer = try #require(TokenizerFixtures.gemma270m).tokenizer
+        let tokenizer = try TokenizerFixtures.gemma270m().tokenizer
         let prompt = "<start_of_turn>user\nWhat is the capital of France?<end_of_turn>\n<start_of_turn>model\n"
         #expect(tokenizer.tokenize(prompt, addBOS: true, parseSpecial: true)
             == [2, 105, 2364, 107, 3689, 563, 506, 5279, 529, 7001, 236881, 106, 107, 105, 4368, 107])
@@ -81,24 +81,16 @@ import RefInference
         #expect(tokenizer.piece(for: 238) == [0x00] && tokenizer.piece(for: 493) == [0xFF])
     }
 
-    /// A 2000-character prompt must tokenize well under 10 ms in release builds (debug builds are several times slower).
-    @Test(.enabled(if: Fixtures.gemma270m != nil))
-    func gemma270mSpeed() throws {
-        let tokenizer = try #require(TokenizerFixtures.gemma270m).tokenizer
+    /// A 2000-character prompt comes back unchanged. (Its speed is not a test matter; no wall-clock assertion here.)
+    @Test(RealModel.required("SPMTokenizerTests.gemma270mLongPrompt"))
+    func gemma270mLongPrompt() throws {
+        let tokenizer = try TokenizerFixtures.gemma270m().tokenizer
         let unit = "<start_of_turn>user\nSummarize: The quick brown fox jumps over the lazy dog. 日本語 🙂 x = 42;\n\t"
         var text = ""
         while text.count < 2000 { text += unit }
         text = String(text.prefix(2000))
-        _ = tokenizer.tokenize(text, addBOS: true, parseSpecial: true)
-        let clock = ContinuousClock()
-        let runs = 20
-        let elapsed = clock.measure { for _ in 0 ..< runs { _ = tokenizer.tokenize(text, addBOS: true, parseSpecial: true) } }
-        let perCall = elapsed / runs
-        print("tokenize(2000 chars): \(perCall)")
-        #if DEBUG
-        #expect(perCall < .milliseconds(100))
-        #else
-        #expect(perCall < .milliseconds(10))
-        #endif
+        let ids = tokenizer.tokenize(text, addBOS: false, parseSpecial: true)
+        #expect(ids.count > 400)
+        #expect(tokenizer.detokenize(ids, special: true) == text)
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import KilnCore
 import KilnTestSupport
-import RefInference
+import Tokenizers
 import Testing
 
 /// `tokenizer.model` fixtures truncated at every byte offset and corrupted at many: a typed error or a model whose

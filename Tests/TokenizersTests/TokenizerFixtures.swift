@@ -2,7 +2,7 @@ import Foundation
 import GGUFWriter
 import KilnTestSupport
 import Testing
-import RefInference
+import Tokenizers
 
 /// Shared loading of the tokenizer fixtures (see scripts/gen_tokenizer_fixtures.py and gen_tokenizer_goldens.py).
 enum TokenizerFixtures {
@@ -28,19 +28,14 @@ enum TokenizerFixtures {
 
     static var tinyModelPath: String { Fixtures.path("tokenizer/tiny.model") }
 
-    /// The tokenizer.model rebuilt from the real 270M GGUF by `scripts/gen_tokenizer_fixtures.py --full-only --full GGUF`.
-    static var fullModelPath: String? {
-        let env = ProcessInfo.processInfo.environment
-        let path = (env["KILN_CACHE"] ?? (NSHomeDirectory() + "/.cache/kiln")) + "/gemma3-270m-tokenizer.model"
-        return FileManager.default.fileExists(atPath: path) ? path : nil
-    }
+    /// The real 270M GGUF's tokenizer, loaded once; throws when the real model is absent (see `RealModel`).
+    static func gemma270m() throws -> (file: GGUFFile, tokenizer: SPMTokenizer) { try loaded270m.get() }
 
-    /// The real 270M GGUF's tokenizer, loaded once.
-    static let gemma270m: (file: GGUFFile, tokenizer: SPMTokenizer)? = {
-        guard let path = Fixtures.gemma270m, let file = try? GGUFFile(path: path),
-              let tokenizer = try? SPMTokenizer(metadata: file.metadata, file: path) else { return nil }
-        return (file, tokenizer)
-    }()
+    private static let loaded270m = Result { () throws -> (file: GGUFFile, tokenizer: SPMTokenizer) in
+        let path = try RealModel.gemma270m()
+        let file = try GGUFFile(path: path)
+        return (file, try SPMTokenizer(metadata: file.metadata, file: path))
+    }
 
     static func tinyTokenizer() throws -> SPMTokenizer {
         SPMTokenizer(vocabulary: try GGUFVocabulary(sentencePiece: try SentencePieceModel(path: tinyModelPath)))
