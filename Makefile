@@ -9,7 +9,7 @@ export KILN_CACHE
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PKGS   := libzstd-dev zlib1g-dev pkg-config
 
-.PHONY: all deps build demo test bench clean
+.PHONY: all deps build demo test bench fuzz clean
 
 all: build
 
@@ -43,3 +43,9 @@ bench: build
 
 clean:
 	rm -rf .build .build-test
+
+# libFuzzer targets (fuzz/, a separate package): each runs FUZZ_SECONDS (default 60); summary at the end.
+FUZZ_SECONDS ?= 60
+export FUZZ_SECONDS
+fuzz: deps
+	@bash scripts/fuzz.sh

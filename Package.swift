@@ -12,6 +12,8 @@ let package = Package(
         .executable(name: "inspect", targets: ["KilnInspect"]),
         .executable(name: "chat", targets: ["KilnChat"]),
         .executable(name: "verify", targets: ["KilnVerify"]),
+        // The parsers, for the libFuzzer package in fuzz/ (which depends on this package by path).
+        .library(name: "KilnFuzzable", targets: ["KilnCore", "GGUFWriter", "Safetensors", "QuantCore", "FlaxCheckpoint", "Tokenizers"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

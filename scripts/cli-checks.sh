@@ -42,6 +42,10 @@ py="${KILN_CACHE:-$HOME/.cache/kiln}/venv/bin/python"
 check "python venv with gguf-py" bash scripts/python-env.sh numpy==2.4.6 gguf==0.19.0 safetensors==0.8.0
 check "gguf-py reads the conversion" "$py" scripts/check_gguf_conversion.py "$tmp/tiny.gguf" fixtures/gemma3/tiny-hf
 check "gguf-py reads the mmproj" bash -c "$bin/convert fixtures/gemma3/tiny-kaggle-vision -o $tmp/v.gguf 2>/dev/null && $py scripts/check_mmproj.py $tmp/mmproj-v.gguf --reference fixtures/gemma3/tiny-hf-vision"
+check "convert --checksum writes a sha256sum file" bash -c "$bin/convert fixtures/gemma3/tiny-kaggle -o $tmp/sum.gguf --checksum 2>/dev/null && (cd $tmp && sha256sum -c --status sum.gguf.sha256)"
+check "inspect --verify-checksum" $bin/inspect "$tmp/sum.gguf" --verify-checksum
+printf 'x' >> "$tmp/sum.gguf"
+fails_with "inspect --verify-checksum on a changed file" "checksum mismatch" $bin/inspect "$tmp/sum.gguf" --verify-checksum
 check "chat on the converted model" bash -c "$bin/chat $tmp/tiny.gguf -p 'the capital of france is' --raw -n 4 --temp 0 | grep -q ."
 
 # The real model: prepared by scripts/prepare-real-model.sh (make test); absent only on the explicit opt-out.

@@ -44,6 +44,23 @@ static inline uint16_t ck_f2h_soft(float f) {
     return sign | (uint16_t)((a + 0xC8000FFFu + odd) >> 13);
 }
 
+// ---- bfloat16 (exact widening; narrowing as ggml's GGML_FP32_TO_BF16: NaN quieted, else round to nearest even) ----
+static inline void ck_bf16_to_f32_soft(const uint16_t *x, float *y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) { uint32_t u = (uint32_t)x[i] << 16; memcpy(y + i, &u, 4); }
+}
+
+static inline uint16_t ck_f2bf_soft(float f) {
+    uint32_t u; memcpy(&u, &f, 4);
+    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((u >> 16) | 64);
+    return (uint16_t)((u + (0x7FFFu + ((u >> 16) & 1))) >> 16);
+}
+
+void ck_f32_to_bf16(const float *x, uint16_t *y, int64_t n) { for (int64_t i = 0; i < n; i++) y[i] = ck_f2bf_soft(x[i]); }
+
+void ck_round_bf16(float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) { uint32_t u = (uint32_t)ck_f2bf_soft(x[i]) << 16; memcpy(x + i, &u, 4); }
+}
+
 #define CK_AVX2_VARIANT 0
 #define ATTR
 #define KFN(x) x##_generic
@@ -91,13 +108,14 @@ int ck_uses_avx2(void) {
 #define DISPATCH_R(name, ...) return name##_generic(__VA_ARGS__)
 #endif
 
-int ck_supports(int t) { return t == 0 || t == 1 || t == 2 || t == 6 || t == 8 || t == 12 || t == 13 || t == 14; }
+int ck_supports(int t) { return t == 0 || t == 1 || t == 2 || t == 6 || t == 8 || t == 12 || t == 13 || t == 14 || t == 30; }
 
 int ck_activation_type(int t) {
     switch (t) {
     case 2: case 6: case 8: return 8;
     case 12: case 13: case 14: return 15;
     case 1: return 1;
+    case 30: return 30;
     default: return 0;
     }
 }

@@ -337,11 +337,26 @@ static ATTR void KFN(mm_f16)(const uint8_t *w, size_t rb, int r0, int r1, int nc
     free(wf); free(af);
 }
 
+// BF16 weights against BF16 activations (ggml-cpu's vec_dot_type for BF16): both widened to float exactly,
+// products summed in float like the F16 path.
+static ATTR void KFN(mm_bf16)(const uint8_t *w, size_t rb, int r0, int r1, int ncols, const uint8_t *act, size_t ab,
+                               int batch, float *out, int ldo) {
+    float *wf = malloc(sizeof(float) * (size_t)ncols);
+    float *af = malloc(sizeof(float) * (size_t)ncols * (size_t)batch);
+    for (int b = 0; b < batch; b++) ck_bf16_to_f32_soft((const uint16_t *)(act + (size_t)b * ab), af + (size_t)b * ncols, ncols);
+    for (int r = r0; r < r1; r++) {
+        ck_bf16_to_f32_soft((const uint16_t *)(w + (size_t)r * rb), wf, ncols);
+        for (int b = 0; b < batch; b++) out[(size_t)b * ldo + r] = KFN(dot_f32)(wf, af + (size_t)b * ncols, ncols);
+    }
+    free(wf); free(af);
+}
+
 static ATTR void KFN(matmul)(int wtype, const void *w, size_t rb, int r0, int r1, int ncols, const void *act, size_t ab,
                               int batch, float *out, int ldo) {
     switch (wtype) {
     case 0: KFN(mm_f32)(w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
     case 1: KFN(mm_f16)(w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
+    case 30: KFN(mm_bf16)(w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
     case 8: KFN(mm_q8_0)(w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
     case 2: case 6: KFN(mm_legacy)(wtype, w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
     case 12: case 13: case 14: KFN(mm_k)(wtype, w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;

@@ -124,6 +124,8 @@ public struct Gemma3: Architecture {
             kvHeads = k[0] / headDim
             ff = gate[0]
         }
+        try Checked.modelDimensions(["layers": layers, "embedding width": d, "vocabulary": vocab, "head size": headDim,
+                                     "heads": heads, "KV heads": kvHeads, "feed-forward width": ff], file: source.path)
         guard heads > 0, kvHeads > 0, heads % kvHeads == 0 else {
             throw KilnError(.invalid, "\(heads) query heads cannot share \(kvHeads) KV heads", file: source.path)
         }

@@ -49,7 +49,8 @@ public struct Gemma3Vision: VisionProjector, Equatable {
     static func squareRoot(_ n: Int) -> Int? {
         guard n > 0 else { return nil }
         let r = Int(Double(n).squareRoot().rounded())
-        return r * r == n ? r : nil
+        let (square, overflow) = r.multipliedReportingOverflow(by: r)
+        return !overflow && square == n ? r : nil
     }
 
     /// The vision tower in `source`, for a text model of width `textEmbedding`.
@@ -111,6 +112,8 @@ public struct Gemma3Vision: VisionProjector, Equatable {
             }
             heads = h
         }
+        try Checked.modelDimensions(["vision depth": depth, "vision width": width, "patch size": patch, "positions": positions,
+                                     "vision heads": heads, "vision feed-forward width": ff], file: source.path)
         guard heads > 0, width % heads == 0 else {
             throw KilnError(.invalid, "\(heads) heads do not divide the vision width \(width)", file: source.path)
         }
@@ -123,10 +126,11 @@ public struct Gemma3Vision: VisionProjector, Equatable {
         if let t = config.tokensPerImage { c.tokensPerImage = t }
         if let m = config.imageMean, m.count == 3 { c.imageMean = m }
         if let s = config.imageStd, s.count == 3 { c.imageStd = s }
-        guard let side = Gemma3Vision.squareRoot(c.tokensPerImage), c.patchesPerSide % side == 0 else {
+        guard let side = Gemma3Vision.squareRoot(c.tokensPerImage), side > 0, c.patchesPerSide % side == 0 else {
             throw KilnError(.invalid, "\(c.tokensPerImage) tokens per image do not pool evenly from \(c.patchesPerSide)×\(c.patchesPerSide) patches",
                             file: source.path)
         }
+        try Checked.modelDimensions(["image size": c.imageSize, "tokens per image": c.tokensPerImage], file: source.path)
         self.config = c
 
         for t in outputTensors {

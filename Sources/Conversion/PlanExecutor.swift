@@ -29,6 +29,15 @@ public struct PlanExecutor {
 
     public func write(plan: ConversionPlan, source: any TensorSource, metadata: [GGUFMetadataEntry], to path: String,
                       inputs: [String]) throws -> ConversionReport {
+        let (report, output) = try writePending(plan: plan, source: source, metadata: metadata, to: path, inputs: inputs)
+        try output.commit()
+        return report
+    }
+
+    /// Like `write`, but the output is left complete and unrenamed: the caller commits it (or drops it, which
+    /// removes it), so that several outputs can appear together.
+    public func writePending(plan: ConversionPlan, source: any TensorSource, metadata: [GGUFMetadataEntry], to path: String,
+                             inputs: [String]) throws -> (report: ConversionReport, output: AtomicOutputFile) {
         let start = Date()
         let infos = plan.tensors.map { GGUFTensorInfo(name: $0.tensor.name, ne: $0.tensor.ne, type: $0.type) }
         let writer = try GGUFStreamWriter(path: path, metadata: metadata, tensors: infos, inputs: inputs)
@@ -88,11 +97,13 @@ public struct PlanExecutor {
                 report.tensors += 1
                 report.bytes += p.byteCount
                 progress?.advance(p.tensor.elementCount, note: p.tensor.name)
+                TestHooks.tensorWritten()
             case .tensorDone(let index):
                 let p = plan.tensors[index]
                 report.tensors += 1
                 report.bytes += p.byteCount
                 progress?.advance(p.tensor.elementCount, note: p.tensor.name)
+                TestHooks.tensorWritten()
             case .failed(let error):
                 throw error
             case .end:
@@ -100,10 +111,10 @@ public struct PlanExecutor {
             }
         }
         report.losslessTensors = lossless.count
-        try writer.finish()
+        let output = try writer.finishPending()
         progress?.finish()
         report.seconds = Date().timeIntervalSince(start)
-        return report
+        return (report, output)
     }
 
     /// The reader: decodes each planned tensor's rows (row blocks for streamable tensors, whole tensors otherwise)

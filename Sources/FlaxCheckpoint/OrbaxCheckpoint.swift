@@ -61,7 +61,7 @@ public final class OrbaxCheckpoint: TensorSource {
             metadata = try OrbaxMetadata.parse(f.bytes, file: metaPath)
         }
 
-        let cache = FileCache()
+        let cache = FileCache(root: dir)
         let processDirs = OrbaxLayout.subdirectories(dir).filter {
             ($0.hasPrefix("ocdbt.process_") || $0.hasPrefix("ocdbt.process_replica_")) && OCDBTDatabase.exists(at: dir + "/" + $0)
         }

@@ -83,16 +83,13 @@ public final class GGUFFile: TensorSource, @unchecked Sendable {
                 throw KilnError(.invalid, "tensor has \(nDims) dimensions (1...4 allowed)", file: path, offset: infoOffset, tensor: name)
             }
             var ne: [Int] = []
-            var elements = 1
             for d in 0 ..< Int(nDims) {
                 let v = try c.read(Int64.self, "ne[\(d)] of '\(name)'")
                 guard v >= 0 else { throw KilnError(.invalid, "ne[\(d)] = \(v) is negative", file: path, offset: c.offset - 8, tensor: name) }
-                let (m, overflow) = elements.multipliedReportingOverflow(by: Int(v))
-                guard !overflow, m <= Int(Int64.max / 8) else {
+                ne.append(Int(v))
+                guard Checked.elementCount(ne, limit: Int(Int64.max / 8)) != nil else {
                     throw KilnError(.invalid, "element count overflows", file: path, offset: c.offset - 8, tensor: name)
                 }
-                elements = m
-                ne.append(Int(v))
             }
             let typeOffset = c.offset
             let typeID = try c.read(Int32.self, "the type of '\(name)'")
@@ -131,9 +128,15 @@ public final class GGUFFile: TensorSource, @unchecked Sendable {
             }
             extents.append((start, end, info.name))
         }
-        let sorted = extents.sorted { $0.start < $1.start }
-        for (a, b) in zip(sorted, sorted.dropFirst()) where b.start < a.end && b.end > b.start && a.end > a.start {
-            throw KilnError(.invalid, "tensor data overlaps tensor '\(a.name)'", file: path, offset: b.start, tensor: b.name)
+        // Empty tensors occupy no bytes and are left out, so they cannot hide an overlap of their neighbours; each
+        // tensor is compared with the furthest-reaching one before it, not only its predecessor.
+        let sorted = extents.filter { $0.end > $0.start }.sorted { ($0.start, $0.end) < ($1.start, $1.end) }
+        var reach: (end: Int, name: String)?
+        for b in sorted {
+            if let a = reach, b.start < a.end {
+                throw KilnError(.invalid, "tensor data overlaps tensor '\(a.name)'", file: path, offset: b.start, tensor: b.name)
+            }
+            if b.end > reach?.end ?? Int.min { reach = (b.end, b.name) }
         }
 
         tensorInfos = infos

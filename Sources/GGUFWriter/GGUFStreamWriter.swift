@@ -88,6 +88,12 @@ public final class GGUFStreamWriter {
 
     /// Checks that every tensor was written, then moves the file into place.
     public func finish() throws {
+        try finishPending().commit()
+    }
+
+    /// Checks that every tensor was written and puts the bytes on disk, but leaves the rename to the caller (who
+    /// may want several outputs complete before any appears). Dropping the result removes the temp file.
+    public func finishPending() throws -> AtomicOutputFile {
         while let t = nextTensor, t.byteCount == 0 {  // empty tensors need no call to write
             _ = t
             next += 1
@@ -95,6 +101,7 @@ public final class GGUFStreamWriter {
         guard next == tensorInfos.count else {
             throw KilnError(.usage, "only \(next) of \(tensorInfos.count) tensors were written", file: path)
         }
-        try output.commit()
+        try output.complete()
+        return output
     }
 }

@@ -4,7 +4,7 @@ import GGUFWriter
 import KilnCore
 
 /// The vision half of `convert`: when the checkpoint carries a vision tower, llama.cpp's mmproj GGUF is written after
-/// the text model, by the same plan executor (`--mmproj PATH`, default `mmproj-<output name>` beside the output, as
+/// the text model (both stay temp files until both are complete), by the same plan executor (`--mmproj PATH`, default `mmproj-<output name>` beside the output, as
 /// llama.cpp's `convert_hf_to_gguf.py --mmproj` names it; `--no-mmproj` skips it).
 enum MMProjJob {
     struct Planned {
@@ -66,19 +66,21 @@ enum MMProjJob {
         }
     }
 
-    /// Writes the mmproj (if planned) and returns the summary lines to append ("" when there is nothing to say).
-    static func finish(_ outcome: Outcome, source: any TensorSource, modelName: String, inputs: [String],
-                       options: ConvertOptions) throws -> String {
+    /// Writes the mmproj (if planned) to its temp file, complete but not renamed, and returns it (nil when there is
+    /// none) with the summary lines to append ("" when there is nothing to say). The caller renames it before the
+    /// text model, so a model never appears without its mmproj.
+    static func writePending(_ outcome: Outcome, source: any TensorSource, modelName: String, inputs: [String],
+                             options: ConvertOptions) throws -> (output: AtomicOutputFile?, summary: String) {
         switch outcome {
-        case .none(let note): return note.map { "\n" + $0 } ?? ""
+        case .none(let note): return (nil, note.map { "\n" + $0 } ?? "")
         case .write(let p):
             let metadata = p.projector.metadata(modelName: modelName, fileType: p.plan.fileType)
             let progress = ProgressBar("mmproj", total: p.plan.tensors.reduce(0) { $0 + $1.tensor.elementCount }, enabled: options.progress)
             let executor = PlanExecutor(threads: options.threads, progress: progress)
-            let report = try executor.write(plan: p.plan, source: source, metadata: metadata, to: p.path, inputs: inputs)
-            return "\n" + p.projector.summary
+            let (report, output) = try executor.writePending(plan: p.plan, source: source, metadata: metadata, to: p.path, inputs: inputs)
+            return (output, "\n" + p.projector.summary
                 + "\nwrote \(p.path): \(report.tensors) tensors (" + p.plan.typeCounts
-                + "), \(TextTable.grouped(report.bytes)) bytes of tensor data in \(String(format: "%.2f", report.seconds)) s"
+                + "), \(TextTable.grouped(report.bytes)) bytes of tensor data in \(String(format: "%.2f", report.seconds)) s")
         }
     }
 }

@@ -23,6 +23,8 @@ public struct ConvertOptions: Sendable {
     public var mmproj: String?
     /// Do not write the mmproj even when the checkpoint has a vision tower.
     public var noMMProj = false
+    /// Also write `OUT.sha256` (sha256sum format) beside each output.
+    public var checksum = false
 
     public init(output: String) { self.output = output }
 }
@@ -31,6 +33,12 @@ public struct ConvertOptions: Sendable {
 public enum ConvertJob {
     /// Runs the conversion and returns the summary lines for stderr (or the plan, for a dry run).
     public static func run(input: String, options: ConvertOptions) throws -> String {
+        let summary = try write(input: input, options: options)
+        guard options.checksum && !options.dryRun else { return summary }
+        return summary + (try checksumLine(options.output))
+    }
+
+    static func write(input: String, options: ConvertOptions) throws -> String {
         let source = try SourceOpener.open(input)
         if let gguf = source as? GGUFFile {
             guard options.type != "auto" || options.embeddingType != nil || !options.tensorTypes.isEmpty else {
@@ -41,9 +49,15 @@ public enum ConvertJob {
         return try convertCheckpoint(source, input: input, options: options)
     }
 
+    /// Writes `path.sha256` (hashing the file as it is on disk) and returns the summary line.
+    static func checksumLine(_ path: String) throws -> String {
+        let digest = try ChecksumFile.write(for: path)
+        return "\nsha256 \(digest) → \(ChecksumFile.path(for: path))"
+    }
+
     /// GGUF → GGUF with a llama-quantize type mix (`--type` names a preset such as Q4_K_M or a type such as Q8_0).
     static func requantize(_ gguf: GGUFFile, options o: ConvertOptions) throws -> String {
-        let name = o.type.lowercased() == "auto" ? gguf.metadata[key: GGUFKey.fileType].flatMap { $0.intValue }.flatMap { QuantMix.preset(fileType: UInt32($0))?.name } ?? "F16" : o.type
+        let name = o.type.lowercased() == "auto" ? gguf.metadata[key: GGUFKey.fileType].flatMap { $0.intValue }.flatMap { UInt32(exactly: $0) }.flatMap { QuantMix.preset(fileType: $0)?.name } ?? "F16" : o.type
         guard var mix = QuantMix.preset(named: name) else {
             throw KilnError(.usage, "unknown --type '\(o.type)' for a GGUF input (one of " + QuantMix.presetNames.joined(separator: ", ") + ")")
         }
@@ -112,9 +126,19 @@ public enum ConvertJob {
         let progress = ProgressBar("converting", total: plan.tensors.reduce(0) { $0 + $1.tensor.elementCount }, enabled: options.progress)
         let executor = PlanExecutor(threads: options.threads, progress: progress)
         let inputs = [tokenizer] + source.inputPaths + ((source as? OrbaxCheckpoint).map { [$0.checkpointDirectory] } ?? [])
-        let report = try executor.write(plan: plan, source: source, metadata: metadata, to: options.output, inputs: inputs)
-        return summary(arch: arch, plan: plan, report: report, output: options.output)
-            + (try MMProjJob.finish(mmproj, source: source, modelName: name, inputs: inputs, options: options))
+        // Both outputs are written completely to temp files first; then the mmproj is renamed, then the model, so
+        // a model never appears without its mmproj. On any failure both temp files are removed.
+        let (report, model) = try executor.writePending(plan: plan, source: source, metadata: metadata, to: options.output, inputs: inputs)
+        let (projector, projectorSummary) = try MMProjJob.writePending(mmproj, source: source, modelName: name, inputs: inputs, options: options)
+        try projector?.commit()
+        do {
+            try model.commit()
+        } catch {
+            if let projector { unlink(projector.path) }
+            throw error
+        }
+        let projectorChecksum = try projector.map { options.checksum ? try checksumLine($0.path) : "" } ?? ""
+        return summary(arch: arch, plan: plan, report: report, output: options.output) + projectorSummary + projectorChecksum
     }
 
     static func defaultModelName(_ source: any TensorSource, input: String) -> String {

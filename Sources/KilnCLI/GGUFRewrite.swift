@@ -12,7 +12,9 @@ public enum GGUFRewrite {
                                                role: info.ne.count == 1 ? .norm : .weight),
                           type: info.type, mode: .passthrough)
         }
-        let fileType = UInt32(gguf.metadata[key: GGUFKey.fileType]?.intValue ?? 0)
+        // The metadata is copied unchanged; the plan's file type is only a label, so a value that is not a UINT32
+        // (any integer type is legal in a GGUF file) is kept in the metadata and labelled 0 here.
+        let fileType = gguf.metadata[key: GGUFKey.fileType]?.intValue.flatMap { UInt32(exactly: $0) } ?? 0
         let plan = ConversionPlan(tensors: tensors, fileType: fileType)
         let bar = ProgressBar("writing", total: tensors.reduce(0) { $0 + $1.tensor.elementCount }, enabled: progress)
         _ = try PlanExecutor(threads: threads, progress: bar)

@@ -42,6 +42,9 @@ struct ConvertArguments: ParsableArguments {
     @Flag(help: "Do not write the mmproj even when the checkpoint has a vision tower.")
     var noMmproj = false
 
+    @Flag(help: "Also write OUT.sha256 (sha256sum format) beside each output; check it with `inspect OUT --verify-checksum` or `sha256sum -c`.")
+    var checksum = false
+
     /// The job's input.
     var options: ConvertOptions {
         var o = ConvertOptions(output: output)
@@ -55,6 +58,7 @@ struct ConvertArguments: ParsableArguments {
         o.allowRequantize = allowRequantize
         o.mmproj = mmproj
         o.noMMProj = noMmproj
+        o.checksum = checksum
         return o
     }
 }

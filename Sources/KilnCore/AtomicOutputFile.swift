@@ -6,9 +6,11 @@ import Darwin
 
 /// A buffered output file that appears at its final path only when complete.
 ///
-/// Bytes go to a hidden temp file in the destination directory (so the final rename is atomic on the same file
-/// system). `commit()` flushes, fsyncs and renames; dropping the object without committing deletes the temp file,
-/// so an interrupted or failed run never leaves a half-written model behind or clobbers an existing one.
+/// Bytes go to a hidden temp file `.<name>.kiln-tmp.<pid>` in the destination directory (so the final rename is
+/// atomic on the same file system), created with `O_EXCL`. `commit()` flushes, fsyncs, renames and fsyncs the
+/// directory; dropping the object without committing deletes the temp file. While it exists the temp path is
+/// registered with `InterruptCleanup`, so SIGINT/SIGTERM remove it too; after a SIGKILL only the temp file (named
+/// with the dead process's id) remains, and the next output written to that directory removes it.
 public final class AtomicOutputFile {
     public let path: String
     public let tempPath: String
@@ -18,6 +20,11 @@ public final class AtomicOutputFile {
     /// Bytes written so far (including buffered ones).
     public private(set) var position: Int = 0
     private var committed = false
+    private let cleanupSlot: Int?
+    private let directory: String
+
+    /// The temp-file name for `base` written by process `pid`.
+    public static func tempName(for base: String, pid: Int32 = getpid()) -> String { ".\(base).kiln-tmp.\(pid)" }
 
     /// Creates the temp file. Refuses to write over any of `inputs` (compared by resolved path and inode).
     public init(path: String, inputs: [String] = []) throws {
@@ -38,11 +45,23 @@ public final class AtomicOutputFile {
             base = path
         }
         guard !base.isEmpty else { throw KilnError(.usage, "output path names a directory", file: path) }
-        tempPath = "\(dir)/.\(base).kiln-tmp-\(getpid())"
-        fd = open(tempPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw KilnError(.io, "cannot create temporary output \(tempPath): \(String(cString: strerror(errno)))", file: path)
+        directory = dir
+        StaleTempFiles.remove(in: dir)
+        tempPath = "\(dir)/\(AtomicOutputFile.tempName(for: base))"
+        // Registered before the file exists, so a signal arriving in between cannot leave it behind.
+        cleanupSlot = InterruptCleanup.register(tempPath)
+        var f = open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        if f < 0 && errno == EEXIST {
+            // Our own name: a file left by an earlier process that had this process id. It is not in use.
+            unlink(tempPath)
+            f = open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         }
+        guard f >= 0 else {
+            let msg = String(cString: strerror(errno))
+            InterruptCleanup.unregister(cleanupSlot)
+            throw KilnError(.io, "cannot create temporary output \(tempPath): \(msg)", file: path)
+        }
+        fd = f
         buffer.reserveCapacity(bufferLimit)
     }
 
@@ -79,34 +98,53 @@ public final class AtomicOutputFile {
     }
 
     private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        guard fd >= 0 else { throw KilnError(.usage, "write after the output was completed", file: path) }
         var done = 0
         while done < bytes.count {
-            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+            let n = TestHooks.write(fd, bytes.baseAddress! + done, bytes.count - done)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw KilnError(.io, "write failed: \(String(cString: strerror(errno)))", file: tempPath)
+                let code = errno
+                throw KilnError(.io, "write failed: \(String(cString: strerror(code)))\(code == ENOSPC ? " (the disk is full)" : ""); "
+                                + "the incomplete output was removed", file: path)
             }
             done += n
         }
     }
 
-    /// Flushes, syncs and atomically renames the temp file onto `path`.
-    public func commit() throws {
+    /// Flushes and fsyncs the temp file and closes it: everything is on disk, only the rename is left. Lets a
+    /// caller finish several outputs before renaming any (`commit()` calls it when needed).
+    public func complete() throws {
+        guard fd >= 0 else { return }
         try flush()
         guard fsync(fd) == 0 else { throw KilnError(.io, "fsync failed: \(String(cString: strerror(errno)))", file: tempPath) }
         close(fd)
         fd = -1
+    }
+
+    /// Completes the temp file, renames it onto `path` atomically and fsyncs the directory so the rename is durable.
+    public func commit() throws {
+        try complete()
         guard rename(tempPath, path) == 0 else {
             let msg = String(cString: strerror(errno))
             unlink(tempPath)
             throw KilnError(.io, "cannot rename \(tempPath) to the output: \(msg)", file: path)
         }
         committed = true
+        InterruptCleanup.unregister(cleanupSlot)
+        let d = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if d >= 0 {
+            defer { close(d) }
+            guard fsync(d) == 0 else { throw KilnError(.io, "fsync of the output directory failed: \(String(cString: strerror(errno)))", file: path) }
+        }
     }
 
     deinit {
         if fd >= 0 { close(fd) }
-        if !committed { unlink(tempPath) }
+        if !committed {
+            unlink(tempPath)
+            InterruptCleanup.unregister(cleanupSlot)
+        }
     }
 }
 

@@ -13,6 +13,8 @@ public final class MappedFile: @unchecked Sendable {
     /// The whole file. Empty files give an empty buffer.
     public let bytes: UnsafeRawBufferPointer
     private let base: UnsafeMutableRawPointer?
+    /// False for in-memory copies (`init(copying:path:)`), which are freed instead of unmapped.
+    private var isMapped = true
 
     public init(path: String) throws(KilnError) {
         self.path = path
@@ -43,6 +45,22 @@ public final class MappedFile: @unchecked Sendable {
         bytes = UnsafeRawBufferPointer(start: p, count: size)
     }
 
+    /// A private in-memory copy of `bytes` standing in for a file named `path` (tests and fuzzers parse mutated
+    /// files this way without writing them to disk).
+    public init(copying source: UnsafeRawBufferPointer, path: String) {
+        self.path = path
+        if source.isEmpty {
+            base = nil
+            bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+        } else {
+            let p = UnsafeMutableRawPointer.allocate(byteCount: source.count, alignment: 64)
+            p.copyMemory(from: source.baseAddress!, byteCount: source.count)
+            base = p
+            bytes = UnsafeRawBufferPointer(start: p, count: source.count)
+        }
+        isMapped = false
+    }
+
     public var count: Int { bytes.count }
 
     /// A cursor over the file for structured parsing.
@@ -62,7 +80,7 @@ public final class MappedFile: @unchecked Sendable {
     /// Lets the kernel drop the resident pages under `view` (a view into this file) once it has been consumed, so
     /// streaming through a large file does not grow the resident set; later reads fault the pages back in.
     public func releasePages(of view: UnsafeRawBufferPointer) {
-        guard let base, let start = view.baseAddress, view.count > 0 else { return }
+        guard isMapped, let base, let start = view.baseAddress, view.count > 0 else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let offset = start - UnsafeRawPointer(base)
         guard offset >= 0, offset + view.count <= bytes.count else { return }
@@ -72,6 +90,7 @@ public final class MappedFile: @unchecked Sendable {
     }
 
     deinit {
-        if let base { munmap(base, bytes.count) }
+        guard let base else { return }
+        if isMapped { munmap(base, bytes.count) } else { base.deallocate() }
     }
 }

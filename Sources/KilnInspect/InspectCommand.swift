@@ -25,11 +25,22 @@ struct InspectCommand: ParsableCommand {
     @Option(help: "With --tensor: write the values to this .npy file (float32 for quantized types, native dtype otherwise).")
     var npy: String?
 
+    @Flag(help: "Check PATH against PATH.sha256 (written by `convert --checksum`, sha256sum format); exit 1 on a mismatch.")
+    var verifyChecksum = false
+
     func validate() throws {
         if (stats || npy != nil) && tensor == nil { throw ValidationError("--stats and --npy need --tensor NAME") }
     }
 
     func run() throws {
+        if verifyChecksum {
+            let v = try ChecksumFile.verify(path)
+            guard v.matches else {
+                throw KilnError(.checksum, "checksum mismatch: the file hashes to \(v.actual), \(ChecksumFile.path(for: path)) records \(v.expected)", file: path)
+            }
+            print("\(path): OK (sha256 \(v.actual))")
+            return
+        }
         let source = try SourceOpener.open(path)
         let report = InspectReport(source: source)
         guard let name = tensor else {

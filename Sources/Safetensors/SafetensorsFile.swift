@@ -12,9 +12,15 @@ public final class SafetensorsFile: @unchecked Sendable {
     /// Absolute offset of the data section (8 + header length).
     public let dataOffset: Int
 
-    public init(path: String) throws(KilnError) {
+    public convenience init(path: String) throws(KilnError) {
+        try self.init(mapped: try MappedFile(path: path))
+    }
+
+    /// Parses an already mapped (or in-memory) file.
+    public init(mapped: MappedFile) throws(KilnError) {
+        let path = mapped.path
         self.path = path
-        mapped = try MappedFile(path: path)
+        self.mapped = mapped
         var c = mapped.cursor()
         let headerLength = try c.read(UInt64.self, "the header length")
         guard headerLength <= UInt64(c.remaining) else {
@@ -65,23 +71,21 @@ public final class SafetensorsFile: @unchecked Sendable {
         }
         guard let shapeAny = entry["shape"] as? [Any] else { throw bad("missing shape") }
         var shape: [Int] = []
-        var elements = 1
         for d in shapeAny {
             guard let n = (d as? NSNumber)?.int64Value, n >= 0, (d as? NSNumber)?.doubleValue == Double(n) else { throw bad("bad shape \(shapeAny)") }
-            let (m, o) = elements.multipliedReportingOverflow(by: Int(n))
-            guard !o else { throw bad("shape \(shapeAny) overflows") }
-            elements = m
             shape.append(Int(n))
         }
+        guard let elements = Checked.elementCount(shape) else { throw bad("shape \(shapeAny) overflows") }
         guard let offs = entry["data_offsets"] as? [Any], offs.count == 2,
               let begin = (offs[0] as? NSNumber)?.int64Value, let end = (offs[1] as? NSNumber)?.int64Value,
               begin >= 0, end >= begin else { throw bad("bad data_offsets") }
         guard let expected = dtype.byteCount(elements: elements), Int64(expected) == end - begin else {
             throw bad("data_offsets span \(end - begin) bytes but \(dtypeName)\(shape) needs \(dtype.byteCount(elements: elements).map(String.init) ?? "too many")")
         }
-        guard Int64(dataOffset) + end <= Int64(fileSize) else {
-            throw KilnError(.truncated, "tensor data ends at \(Int64(dataOffset) + end), past the end of the file (\(fileSize) bytes)",
-                            file: file, offset: dataOffset + Int(begin), tensor: name)
+        // `end` comes from the file: compare without adding, so a huge value cannot overflow.
+        guard end <= Int64(fileSize - dataOffset) else {
+            throw KilnError(.truncated, "tensor data ends \(end) bytes into the data section, past the end of the file (\(fileSize) bytes)",
+                            file: file, offset: Checked.sum(dataOffset, Int(begin)), tensor: name)
         }
         return TensorInfo(name: name, shape: shape, type: dtype, byteCount: expected, fileOffset: dataOffset + Int(begin))
     }

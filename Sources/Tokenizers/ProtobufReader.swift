@@ -81,8 +81,12 @@ struct ProtobufReader {
         return range
     }
 
-    /// Skips the value of a field of wire type `wire` (groups are skipped up to their matching end tag).
-    mutating func skip(_ wire: WireType, field: UInt64) throws(KilnError) {
+    /// Deepest group nesting `skip` follows (protobuf's own parsers stop at 100 levels).
+    static let maxGroupDepth = 100
+
+    /// Skips the value of a field of wire type `wire` (groups are skipped up to their matching end tag, at most
+    /// `maxGroupDepth` deep, so a file of repeated group-start bytes cannot exhaust the stack).
+    mutating func skip(_ wire: WireType, field: UInt64, depth: Int = 0) throws(KilnError) {
         switch wire {
         case .varint: _ = try readVarint("field \(field)")
         case .fixed64:
@@ -93,13 +97,14 @@ struct ProtobufReader {
         case .fixed32: _ = try readFixed32("fixed32 field \(field)")
         case .lengthDelimited: _ = try readLengthDelimited("field \(field)")
         case .startGroup:
+            guard depth < Self.maxGroupDepth else { throw error("groups nested deeper than \(Self.maxGroupDepth) levels") }
             while true {
                 let (inner, innerWire, at) = try readTag()
                 if innerWire == .endGroup {
                     guard inner == field else { throw error("group \(field) closed by end tag of field \(inner)", at: at) }
                     return
                 }
-                try skip(innerWire, field: inner)
+                try skip(innerWire, field: inner, depth: depth + 1)
             }
         case .endGroup: throw error("unexpected end-group tag for field \(field)")
         }

@@ -249,7 +249,7 @@ import Testing
 @Suite struct EmptyDatabaseTests {
     @Test func emptyRootMarker() throws {
         let dir = fixturesRoot + "/ts_empty/ckpt"
-        let db = try OCDBTDatabase(directory: dir, cache: FileCache())
+        let db = try OCDBTDatabase(directory: dir, cache: FileCache(root: nil))
         #expect(db.generation == 3 && db.keys.isEmpty)
         #expect(db.manifest.versions.count == 3)
         let e = kilnError { try OrbaxCheckpoint(path: dir) }

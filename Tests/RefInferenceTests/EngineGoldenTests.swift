@@ -84,11 +84,7 @@ import Testing
         try check(model: try RealModel.variant("gemma-3-270m-q5_1.gguf"), goldens: "engine/goldens_q5_1.json", argmaxShortfall: Self.nearTieShortfall)
     }
 
-    /// BF16 traps the engine today (BF16 rows whose width is not a multiple of 256 take a Q8_K path; issue 11), and a
-    /// trap would end the whole test process, so this test waits for the engine fix on branch `reliability`. When
-    /// that branch is merged, set this to true: the golden (llama.cpp on Kiln's BF16 file) is already committed.
-    static let bf16EngineFixed = false
-
-    @Test(.enabled(if: bf16EngineFixed, "expected to pass only after the BF16 engine fix (branch reliability, issue 11) is merged"))
+    /// BF16 computes as llama.cpp's CPU backend does (activations rounded to bf16, products in float; issue 11).
+    @Test
     func bf16() throws { try check(model: try RealModel.variant("gemma-3-270m-bf16.gguf"), goldens: "engine/goldens_bf16.json") }
 }

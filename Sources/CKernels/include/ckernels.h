@@ -10,9 +10,10 @@
 /// 1 when the AVX2/FMA/F16C variants are in use.
 int ck_uses_avx2(void);
 
-/// Whether ck_matmul has a kernel for this ggml type id (F32, F16, Q4_0, Q5_0, Q8_0, Q4_K, Q5_K, Q6_K).
+/// Whether ck_matmul has a kernel for this ggml type id (F32, F16, BF16, Q4_0, Q5_0, Q8_0, Q4_K, Q5_K, Q6_K).
 int ck_supports(int ggml_type);
-/// The ggml type activations must be quantized to for this weight type (8 = Q8_0, 15 = Q8_K, 1 = F16, 0 = F32).
+/// The ggml type activations must be quantized to for this weight type (8 = Q8_0, 15 = Q8_K, 1 = F16, 30 = BF16,
+/// 0 = F32).
 int ck_activation_type(int ggml_type);
 
 /// Activations → Q8_0 as ggml-cpu's x86 quantize_row_q8_0 (d = f16(amax/127), id = 127/amax, round half even).
@@ -23,6 +24,10 @@ void ck_f32_to_f16(const float *x, uint16_t *y, int64_t n);
 void ck_f16_to_f32(const uint16_t *x, float *y, int64_t n);
 /// x rounded to f16 and back, in place.
 void ck_round_f16(float *x, int64_t n);
+/// Activations → bfloat16 as ggml's GGML_FP32_TO_BF16 (NaN quieted, otherwise round to nearest even).
+void ck_f32_to_bf16(const float *x, uint16_t *y, int64_t n);
+/// x rounded to bfloat16 and back, in place.
+void ck_round_bf16(float *x, int64_t n);
 
 /// out[b*ldo + r] = dot(row r of w, activation b) for r in [r0, r1), b in [0, batch).
 /// w: rows of row_bytes in ggml type `wtype`; act: `batch` rows of act_bytes already in ck_activation_type(wtype).

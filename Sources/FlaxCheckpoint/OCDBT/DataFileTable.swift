@@ -33,6 +33,10 @@ enum OCDBTDataFileTable {
                   let r = String(validating: path[base[i]...], as: UTF8.self) else {
                 throw KilnError(.invalid, "\(what) data file \(i): path is not UTF-8", file: c.file, offset: c.offset)
             }
+            // Paths are relative to the database directory; `..` or a leading `/` could only point outside it.
+            guard !(b + r).hasPrefix("/"), !(b + r).split(separator: "/").contains("..") else {
+                throw KilnError(.invalid, "\(what) data file \(i): path '\(b + r)' leaves the checkpoint directory", file: c.file, offset: c.offset)
+            }
             files.append(OCDBTDataFile(basePath: b, relativePath: r))
             previous = path
         }

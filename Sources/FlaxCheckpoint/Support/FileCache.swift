@@ -2,17 +2,35 @@ import Foundation
 import KilnCore
 
 /// Memory-maps each data file once and shares the mapping across chunk reads (and threads).
+///
+/// Every path is confined to the checkpoint directory: data-file names come from the checkpoint itself (OCDBT
+/// tables, zarr keys), so a crafted checkpoint could otherwise name `../../etc/passwd`, an absolute path or a
+/// symlink to anywhere. A path whose resolved location (`realpath`) is outside `root` is refused before it is opened.
 final class FileCache: @unchecked Sendable {
     private let lock = NSLock()
     private var files: [String: MappedFile] = [:]
+    /// The resolved checkpoint directory (nil: no confinement, for tests of single databases).
+    let root: String?
 
-    /// The mapping of `path`; `.notFound` when it does not exist, `.io` when it cannot be mapped.
+    /// `root`: the checkpoint directory every file must lie in.
+    init(root: String?) {
+        self.root = root.map { FileIdentity.realPath($0) ?? $0 }
+    }
+
+    /// The mapping of `path`; `.notFound` when it does not exist, `.io` when it cannot be mapped, `.invalid` when
+    /// it resolves to a location outside the checkpoint directory.
     func file(_ path: String) throws(KilnError) -> MappedFile {
         lock.lock()
         if let f = files[path] { lock.unlock(); return f }
         lock.unlock()
         guard FileIdentity.exists(path) else {
             throw KilnError(.notFound, "data file is missing", file: path)
+        }
+        if let root {
+            guard let real = FileIdentity.realPath(path), real.hasPrefix(root.hasSuffix("/") ? root : root + "/") else {
+                throw KilnError(.invalid, "data file resolves to \(FileIdentity.realPath(path) ?? "?"), outside the checkpoint directory \(root); refusing to read it",
+                                file: path)
+            }
         }
         let f = try MappedFile(path: path)
         lock.lock()

@@ -66,15 +66,27 @@ public struct GemmaConfig: Sendable, Equatable {
             throw KilnError(.unsupported, "architecture '\(arch)' is not gemma3", file: file)
         }
         let k = GGUFKey.Model(Self.architecture)
+        // Sizes far beyond any model (2^24) are refused, so products such as heads × head size cannot overflow.
+        let maxSize = 1 << 24
         func int(_ key: String) -> Int? { metadata[key: key]?.intValue }
         func float(_ key: String) -> Float? { metadata[key: key]?.doubleValue.map { Float($0) } }
         func need(_ key: String) throws(KilnError) -> Int {
             guard let v = int(key), v > 0 else { throw KilnError(.notFound, "missing or invalid \(key)", file: file) }
+            guard v <= maxSize else { throw KilnError(.invalid, "\(key) = \(v) is impossibly large", file: file) }
+            return v
+        }
+        /// An optional key: absent is nil, present must be positive (a zero head count or size would divide by zero).
+        func positive(_ key: String) throws(KilnError) -> Int? {
+            guard let v = int(key) else { return nil }
+            guard v > 0, v <= maxSize else { throw KilnError(.invalid, "\(key) = \(v) must be in 1...\(maxSize)", file: file) }
             return v
         }
         let nEmbd = try need(k.embeddingLength)
         let nHead = try need(k.headCount)
-        let headDim = int(k.keyLength) ?? nEmbd / nHead
+        guard nEmbd >= nHead else {
+            throw KilnError(.invalid, "\(k.embeddingLength) \(nEmbd) is smaller than \(k.headCount) \(nHead)", file: file)
+        }
+        let headDim = try positive(k.keyLength) ?? nEmbd / nHead
         var pattern = 6
         if let p = int(k.slidingWindowPattern), p > 0 { pattern = p }
         let factor = float(k.ropeScalingFactor) ?? 0
@@ -83,8 +95,8 @@ public struct GemmaConfig: Sendable, Equatable {
         let scale: Float = layers == 62 ? 1 / (Float(nEmbd / nHead)).squareRoot() : 1 / Float(headDim).squareRoot()
         let softcap = float(k.finalLogitSoftcapping)
         self.init(embeddingLength: nEmbd, layerCount: layers, feedForwardLength: try need(k.feedForwardLength),
-                  headCount: nHead, headCountKV: int(k.headCountKV) ?? nHead, headDim: headDim,
-                  valueDim: int(k.valueLength),
+                  headCount: nHead, headCountKV: try positive(k.headCountKV) ?? nHead, headDim: headDim,
+                  valueDim: try positive(k.valueLength),
                   rmsEpsilon: float(k.layerNormRMSEpsilon) ?? 1e-6,
                   ropeBaseGlobal: float(k.ropeFreqBase) ?? 10_000, ropeBaseLocal: float(k.ropeFreqBaseSWA) ?? 10_000,
                   ropeScaleGlobal: factor > 0 ? 1 / factor : 1, slidingWindow: int(k.slidingWindow) ?? 0,

@@ -62,6 +62,7 @@ enum ActivationRounding {
         switch weight {
         case .f32: .f32
         case .f16: .f16
+        case .bf16: .bf16   // ggml-cpu: BF16 rows dot BF16 activations, products and sums in float
         case .q4_0, .q5_0, .q8_0, .q4_1, .q5_1, .iq4_nl: .q8_0   // Q8_1 for _1 types rounds values like Q8_0
         default: .q8_K
         }
@@ -71,6 +72,7 @@ enum ActivationRounding {
     static func roundTrip(_ x: UnsafeMutablePointer<Float>, count n: Int, dotType: GGMLType) {
         switch dotType {
         case .f16: ck_round_f16(x, Int64(n))
+        case .bf16: ck_round_bf16(x, Int64(n))
         case .q8_0, .q8_K:
             let bytes = dotType.byteCount(elements: n)!
             let tmp = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
@@ -98,9 +100,16 @@ public struct QuantizedWeightMatrix: WeightMatrix, @unchecked Sendable {
         guard Quantizer.canDequantize(ElementType(ggml: type)) else {
             throw KilnError(.unsupported, "the engine cannot compute with \(type.name) weights", tensor: name)
         }
-        guard columns % type.blockSize == 0, let rb = type.byteCount(elements: columns), rb * rows <= bytes.count,
-              let p = bytes.baseAddress else {
+        guard columns % type.blockSize == 0, let rb = type.byteCount(elements: columns),
+              let total = Checked.product(rb, rows), total <= bytes.count, let p = bytes.baseAddress else {
             throw KilnError(.invalid, "\(rows)×\(columns) \(type.name) needs more bytes than the \(bytes.count) stored", tensor: name)
+        }
+        // Activations are quantized in whole blocks of the dot type (Q8_K: 256); a row that does not fill them
+        // cannot be multiplied the way llama.cpp would, so it is refused here instead of trapping later.
+        let dot = ActivationRounding.dotType(for: type)
+        guard columns % dot.blockSize == 0 else {
+            throw KilnError(.unsupported, "\(type.name) rows of \(columns) elements: activations would need whole \(dot.name) blocks of \(dot.blockSize)",
+                            tensor: name)
         }
         self.rows = rows
         self.columns = columns
@@ -125,6 +134,7 @@ public struct QuantizedWeightMatrix: WeightMatrix, @unchecked Sendable {
                 case .q8_0: ck_quantize_q8_0(src, dst, Int64(columns))
                 case .q8_K: ck_quantize_q8_K(src, dst, Int64(columns))
                 case .f16: ck_f32_to_f16(src, dst.assumingMemoryBound(to: UInt16.self), Int64(columns))
+                case .bf16: ck_f32_to_bf16(src, dst.assumingMemoryBound(to: UInt16.self), Int64(columns))
                 default: dst.copyMemory(from: src, byteCount: rb)
                 }
             }
