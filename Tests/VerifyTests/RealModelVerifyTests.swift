@@ -70,11 +70,13 @@ struct Kaggle270mVerifyTests {
     }
 }
 
-/// `$KILN_CACHE/kaggle270m` once scripts/prepare-real-model.sh has finished building it (the rule of
-/// Tests/ConversionTests/Kaggle270mTests.swift).
+/// `$KILN_KAGGLE270M` when set, else `$KILN_CACHE/kaggle270m` once scripts/prepare-real-model.sh has finished
+/// building it (the rule of Tests/ConversionTests/Kaggle270mTests.swift).
 enum KaggleCheckpoint {
     static let path: String? = {
-        let cache = ProcessInfo.processInfo.environment["KILN_CACHE"] ?? (NSHomeDirectory() + "/.cache/kiln")
+        let env = ProcessInfo.processInfo.environment
+        if let p = env["KILN_KAGGLE270M"], FileManager.default.fileExists(atPath: p) { return p }
+        let cache = env["KILN_CACHE"] ?? (NSHomeDirectory() + "/.cache/kiln")
         return FileManager.default.fileExists(atPath: cache + "/kaggle270m/.complete") ? cache + "/kaggle270m" : nil
     }()
 }
