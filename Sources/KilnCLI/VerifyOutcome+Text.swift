@@ -10,15 +10,16 @@ extension VerifyOutcome {
         }
         func pct(_ x: KLStatistics.Estimate) -> String { String(format: "%.3f ± %.3f %%", 100 * x.value, 100 * x.uncertainty) }
         func f(_ x: Double, _ fmt: String = "%.6f") -> String { String(format: fmt, x) }
+        // KL values span 1e-9 … 1: significant digits, not llama.cpp's fixed six decimals.
         var rows: [[String]] = [
-            ["Mean KLD", e(w.meanKLD), e(rt.meanKLD)],
-            ["Maximum KLD", f(w.maxKLD), f(rt.maxKLD)],
+            ["Mean KLD", e(w.meanKLD, "%.4g"), e(rt.meanKLD, "%.4g")],
+            ["Maximum KLD", f(w.maxKLD, "%.4g"), f(rt.maxKLD, "%.4g")],
         ]
         for (i, (label, v)) in w.kldPercentiles.enumerated() {
-            rows.append([label == "Median" ? "Median KLD" : "\(label) KLD", f(v), f(rt.kldPercentiles[i].1)])
+            rows.append([label == "Median" ? "Median KLD" : "\(label) KLD", f(v, "%.4g"), f(rt.kldPercentiles[i].1, "%.4g")])
         }
         rows += [
-            ["Minimum KLD", f(w.minKLD), f(rt.minKLD)],
+            ["Minimum KLD", f(w.minKLD, "%.4g"), f(rt.minKLD, "%.4g")],
             ["Same top p", pct(w.sameTop), pct(rt.sameTop)],
             ["Top-5 overlap (of 5)", f(w.top5Overlap, "%.3f"), f(rt.top5Overlap, "%.3f")],
             ["Max |Δlogit|", f(w.maxAbsLogitDiff, "%.4g"), f(rt.maxAbsLogitDiff, "%.4g")],

@@ -17,8 +17,8 @@ struct VerifyCommand: ParsableCommand {
             llama-perplexity --kl-divergence prints them, from full-precision log-probabilities. Exit 0 when within \
             the thresholds, 1 otherwise (failing metric on stderr). Default thresholds by candidate class: \
             F32/F16/BF16 and lossless (weights equal the source's within fp16 scale rounding): --max-kl 1e-4, \
-            --min-top1 0.99, --max-runtime-kl 0.02; Q8_0/Q6_K: 2e-3, 0.97, 0.02; 4-5 bit: 0.1, 0.85, 0.15; \
-            2-3 bit: 0.6, 0.6, 0.8.
+            --min-top1 0.99, --max-runtime-kl 0.02; Q8_0/Q6_K: 5e-3, 0.9, 0.02; 4-5 bit: 0.3, 0.7, 0.35; \
+            2-3 bit: 1.0, 0.5, 1.2.
             """)
 
     @Argument(help: "The source: a Kaggle download root or weights directory, an Orbax checkpoint, HF safetensors, or a GGUF.")
