@@ -54,29 +54,19 @@ struct RealModelVerifyTests {
 }
 
 /// The real-weight 270M Kaggle-layout checkpoint (scripts/prepare-real-model.sh) against its lossless conversion.
-@Suite(.enabled(if: KaggleCheckpoint.path != nil, "run scripts/prepare-real-model.sh (make test does)"))
+@Suite(RealModel.required("Kaggle270mVerifyTests"))
 struct Kaggle270mVerifyTests {
     @Test func losslessConversionVerifies() throws {
         let dir = Fixtures.tempDirectory()
         defer { Fixtures.cleanup(dir) }
         var c = ConvertOptions(output: dir + "/k270.gguf")
         c.progress = false
-        _ = try ConvertJob.run(input: KaggleCheckpoint.path!, options: c)
-        let out = try VerifyJob.run(source: KaggleCheckpoint.path!, candidate: c.output, options: RealModelVerifyTests.options())
+        let checkpoint = try RealModel.kaggle270m()
+        _ = try ConvertJob.run(input: checkpoint, options: c)
+        let out = try VerifyJob.run(source: checkpoint, candidate: c.output, options: RealModelVerifyTests.options())
         #expect(out.report.candidateClass == .lossless)
         // Only the fp16 rounding of the Q4_0 scales separates the two (issue 9: mean KL ≤ 1e-5).
         #expect(out.report.weights.meanKLD.value <= 1e-5)
         #expect(out.passed, "\(out.failures)")
     }
-}
-
-/// `$KILN_KAGGLE270M` when set, else `$KILN_CACHE/kaggle270m` once scripts/prepare-real-model.sh has finished
-/// building it (the rule of Tests/ConversionTests/Kaggle270mTests.swift).
-enum KaggleCheckpoint {
-    static let path: String? = {
-        let env = ProcessInfo.processInfo.environment
-        if let p = env["KILN_KAGGLE270M"], FileManager.default.fileExists(atPath: p) { return p }
-        let cache = env["KILN_CACHE"] ?? (NSHomeDirectory() + "/.cache/kiln")
-        return FileManager.default.fileExists(atPath: cache + "/kaggle270m/.complete") ? cache + "/kaggle270m" : nil
-    }()
 }
