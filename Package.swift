@@ -16,9 +16,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
-        // System libraries (apt: libzstd-dev, zlib1g-dev), linked through their module maps.
+        // System libraries (apt: libzstd-dev, zlib1g-dev, libopenblas-dev), linked through their module maps.
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
 
         // Shared vocabulary: mapped files, bounded byte cursors, tensor descriptions, element types, errors.
         .target(name: "KilnCore", swiftSettings: swift6),
@@ -33,7 +34,7 @@ let package = Package(
         // Gemma 3 reference engine, SentencePiece model reader and llama.cpp-exact SPM tokenizer.
         // SIMD kernels for the reference engine (AVX2/FMA/F16C selected at run time, portable C otherwise).
         .target(name: "CKernels"),
-        .target(name: "RefInference", dependencies: ["KilnCore", "GGUFWriter", "QuantCore", "CKernels"], swiftSettings: swift6),
+        .target(name: "RefInference", dependencies: ["KilnCore", "GGUFWriter", "QuantCore", "CKernels", "COpenBLAS"], swiftSettings: swift6),
         // Checkpoint → GGUF: architectures (one file per family), the conversion plan and its streaming executor.
         .target(name: "Conversion", dependencies: ["KilnCore", "GGUFWriter", "QuantCore", "RefInference"], swiftSettings: swift6),
         // What the command-line front ends share: opening any source, reports, progress, npy output.
