@@ -49,7 +49,7 @@ let package = Package(
             "KilnCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swift6),
         .executableTarget(name: "KilnChat", dependencies: [
-            "RefInference", "GGUFWriter", "KilnCore", "QuantCore",
+            "KilnCLI", "RefInference", "GGUFWriter", "KilnCore", "QuantCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swift6),
 
