@@ -46,6 +46,9 @@ else
   echo "note: no oracle venv (scripts/prepare-real-model.sh makes it); gguf-py checks skipped"
 fi
 check "chat on the converted model" bash -c "$bin/chat $tmp/tiny.gguf -p 'the capital of france is' --raw -n 4 --temp 0 | grep -q ."
+# chat on the checkpoint itself (float path) continues the prompt as chat on its lossless conversion does.
+check "chat on the checkpoint = chat on its conversion" bash -c "[ \"\$($bin/chat fixtures/gemma3/tiny-kaggle -p 'once upon a time' --raw -n 8 --temp 0 2>/dev/null)\" = \"\$($bin/chat $tmp/tiny.gguf -p 'once upon a time' --raw -n 8 --temp 0 2>/dev/null)\" ]"
+check "chat --dump-logits on the checkpoint" bash -c "$bin/chat fixtures/gemma3/tiny-kaggle -p 'once upon a time' --raw --dump-logits $tmp/ckpt.npy && [ -s $tmp/ckpt.npy ]"
 
 if [ -n "${KILN_GEMMA270M:-}" ] && [ -f "$KILN_GEMMA270M" ]; then
   check "rewrite 270M" $bin/convert "$KILN_GEMMA270M" -o "$tmp/rewrite.gguf"
