@@ -6,8 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ckpt=${1:?usage: scripts/measure-float-path.sh CHECKPOINT [threads]}
 scratch=.build-bench-float
-swift build -c release --build-tests --scratch-path "$scratch" >&2
-xctest=$(find "$scratch/release" -maxdepth 1 -name 'KilnPackageTests.xctest' | head -1)
+# Build (the test returns at once without KILN_MEASURE_FLOAT_PATH), then run the test bundle alone under time -v so
+# the peak RSS is the measured process's, not the build's.
+swift test -c release --scratch-path "$scratch" --filter FloatPathMeasureTests >&2
+xctest="$scratch/release/KilnPackageTests.xctest"
 LOG=$(mktemp)
 KILN_MEASURE_FLOAT_PATH="$ckpt" KILN_MEASURE_THREADS="${2:-2}" /usr/bin/time -v "$xctest" --testing-library swift-testing \
   --filter FloatPathMeasureTests > "$LOG" 2>&1 || { cat "$LOG"; exit 1; }

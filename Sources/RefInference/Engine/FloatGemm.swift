@@ -16,8 +16,8 @@ public enum FloatGemm {
         case openBLAS
     }
 
-    /// The kernel the float path uses: OpenBLAS measured 2–3× faster than `simd` on Gemma 3 shapes
-    /// (scripts/bench-float-path.sh prints both).
+    /// The kernel the float path uses: OpenBLAS measured faster than `simd` on 10 of 12 Gemma 3 270M/1B shapes
+    /// (up to 2× on 1B ffn_down; the two exceptions, logits blocks at 1 thread, within 5%; scripts/bench-float-path.sh).
     public static let preferred: Kernel = .openBLAS
 
     /// OpenBLAS runs single-threaded inside each block; set once before its first use.
