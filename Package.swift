@@ -19,9 +19,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
-        // System libraries (apt: libzstd-dev, zlib1g-dev), linked through their module maps.
+        // System libraries (apt: libzstd-dev, zlib1g-dev, libopenblas-dev), linked through their module maps.
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
 
         // Shared vocabulary: mapped files, bounded byte cursors, tensor descriptions, element types, errors.
         .target(name: "KilnCore", swiftSettings: swift6),
@@ -38,8 +39,8 @@ let package = Package(
         .target(name: "Tokenizers", dependencies: ["KilnCore", "GGUFWriter"], swiftSettings: swift6),
         // SIMD kernels for the reference engine (AVX2/FMA/F16C selected at run time, portable C otherwise).
         .target(name: "CKernels"),
-        // Gemma 3 reference engine and sampler.
-        .target(name: "RefInference", dependencies: ["KilnCore", "GGUFWriter", "QuantCore", "CKernels"], swiftSettings: swift6),
+        // Gemma 3 reference engine and sampler; the float32 path of verify (OpenBLAS sgemm).
+        .target(name: "RefInference", dependencies: ["KilnCore", "GGUFWriter", "QuantCore", "CKernels", "COpenBLAS"], swiftSettings: swift6),
         // Checkpoint → GGUF: architectures (one file per family), the conversion plan and its streaming executor.
         .target(name: "Conversion", dependencies: ["KilnCore", "GGUFWriter", "QuantCore", "Tokenizers"], swiftSettings: swift6),
         // verify: a source checkpoint's float32 logits against a GGUF's, with llama-perplexity's KL statistics.
@@ -59,7 +60,7 @@ let package = Package(
         ], swiftSettings: swift6),
         // A chat session on the reference engine (prompt building, generation, stats), apart from the executable
         // so tests can drive it.
-        .target(name: "ChatKit", dependencies: ["KilnCore", "RefInference", "Tokenizers"], swiftSettings: swift6),
+        .target(name: "ChatKit", dependencies: ["KilnCore", "GGUFWriter", "RefInference", "Tokenizers", "Conversion", "KilnCLI", "Verify"], swiftSettings: swift6),
         .executableTarget(name: "KilnChat", dependencies: [
             "ChatKit", "RefInference", "Tokenizers", "GGUFWriter", "KilnCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -73,7 +74,7 @@ let package = Package(
         .testTarget(name: "FlaxCheckpointTests", dependencies: ["KilnTestSupport", "FlaxCheckpoint", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "TokenizersTests", dependencies: ["KilnTestSupport", "Tokenizers", "GGUFWriter", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "RefInferenceTests", dependencies: ["KilnTestSupport", "RefInference", "Tokenizers", "GGUFWriter", "QuantCore", "KilnCore"], swiftSettings: swift6),
-        .testTarget(name: "ConversionTests", dependencies: ["KilnTestSupport", "Conversion", "KilnCLI", "GGUFWriter", "QuantCore", "RefInference", "Tokenizers", "Safetensors", "KilnCore"], swiftSettings: swift6),
+        .testTarget(name: "ConversionTests", dependencies: ["KilnTestSupport", "Conversion", "KilnCLI", "ChatKit", "Verify", "GGUFWriter", "QuantCore", "RefInference", "Tokenizers", "Safetensors", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "ChatKitTests", dependencies: ["KilnTestSupport", "ChatKit", "RefInference", "Tokenizers"], swiftSettings: swift6),
         .testTarget(name: "VerifyTests", dependencies: ["KilnTestSupport", "Verify", "KilnCLI", "GGUFWriter", "RefInference", "Tokenizers", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "KilnCLITests", dependencies: ["KilnTestSupport", "KilnCLI", "GGUFWriter", "KilnCore"], swiftSettings: swift6),

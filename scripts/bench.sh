@@ -8,4 +8,5 @@ cd "$(dirname "$0")/.."
 echo "### requantize vs llama-quantize";   bash scripts/bench-requantize.sh 3
 echo; echo "### convert (Kaggle-layout 270M) vs floor (and the Python converter's recorded anchor)"; bash scripts/bench-convert.sh 3
 echo; echo "### Orbax read vs zstd CLI and tensorstore"; bash scripts/bench-orbax-read.sh
+echo; echo "### float path products: Kiln's AVX2 kernel vs OpenBLAS cblas_sgemm"; bash scripts/bench-float-path.sh
 echo; echo "### engine vs llama.cpp"; bash scripts/bench-engine.sh

@@ -47,6 +47,9 @@ check "inspect --verify-checksum" $bin/inspect "$tmp/sum.gguf" --verify-checksum
 printf 'x' >> "$tmp/sum.gguf"
 fails_with "inspect --verify-checksum on a changed file" "checksum mismatch" $bin/inspect "$tmp/sum.gguf" --verify-checksum
 check "chat on the converted model" bash -c "$bin/chat $tmp/tiny.gguf -p 'the capital of france is' --raw -n 4 --temp 0 | grep -q ."
+# chat on the checkpoint itself (float path) continues the prompt as chat on its lossless conversion does.
+check "chat on the checkpoint = chat on its conversion" bash -c "[ \"\$($bin/chat fixtures/gemma3/tiny-kaggle -p 'once upon a time' --raw -n 8 --temp 0 2>/dev/null)\" = \"\$($bin/chat $tmp/tiny.gguf -p 'once upon a time' --raw -n 8 --temp 0 2>/dev/null)\" ]"
+check "chat --dump-logits on the checkpoint" bash -c "$bin/chat fixtures/gemma3/tiny-kaggle -p 'once upon a time' --raw --dump-logits $tmp/ckpt.npy && [ -s $tmp/ckpt.npy ]"
 
 # The real model: prepared by scripts/prepare-real-model.sh (make test); absent only on the explicit opt-out.
 if [ "${KILN_SKIP_REAL_MODEL:-}" = 1 ]; then

@@ -3,7 +3,8 @@
 # fails the run), runs the Swift test suite with their paths in the environment, then the command-line checks, and
 # ends with the list of everything that was skipped. KILN_SKIP_REAL_MODEL=1 skips the preparation and every
 # real-model suite (each one named in that list); nothing else is ever skipped silently.
-# The Orbax read benchmark (BenchmarkTests) is not a test: scripts/bench-orbax-read.sh (`make bench`) runs it.
+# The Orbax read benchmark (BenchmarkTests) and the float-path memory measurement (FloatPathMeasureTests) are not
+# tests: scripts/bench-orbax-read.sh (`make bench`) and scripts/measure-float-path.sh run them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${KILN_SKIP_REAL_MODEL:-}" = 1 ]; then
@@ -16,7 +17,7 @@ fi
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-"${SWIFT:-swift}" test -c release -Xswiftc -enable-testing --scratch-path .build-test --skip BenchmarkTests 2>&1 \
+"${SWIFT:-swift}" test -c release -Xswiftc -enable-testing --scratch-path .build-test --skip "BenchmarkTests|FloatPathMeasureTests" 2>&1 \
   | tee "$log" || status=1
 bash scripts/cli-checks.sh 2>&1 | tee -a "$log" || status=1
 

@@ -132,3 +132,7 @@ void ck_matmul(int wtype, const void *w, size_t row_bytes, int r0, int r1, int n
                const void *act, size_t act_bytes, int batch, float *out, int ldo) {
     DISPATCH(matmul, wtype, w, row_bytes, r0, r1, ncols, act, act_bytes, batch, out, ldo);
 }
+
+void ck_sgemm_nt(const float *x, int64_t m, const float *w, int64_t n, int64_t k, float *y, int64_t ldy) {
+    DISPATCH(sgemm_nt, x, m, w, n, k, y, ldy);
+}

@@ -363,3 +363,58 @@ static ATTR void KFN(matmul)(int wtype, const void *w, size_t rb, int r0, int r1
     default: break;
     }
 }
+
+// ---- float32 products y = x · wᵀ for the float path (both operands row-major with k contiguous) ----
+// Every output element is computed with exactly the operations of dot_f32 (8-lane partial sums over whole chunks of
+// 8, the same lane reduction, the scalar tail added last), whether it falls in a 4×2 register tile or in an edge
+// loop, so results do not depend on how rows and columns are split into tiles or blocks.
+#if CK_AVX2_VARIANT
+static ATTR inline float KFN(finish_dot)(__m256 acc, const float *a, const float *b, int64_t k8, int64_t k) {
+    float s[8];
+    _mm256_storeu_ps(s, acc);
+    float t = 0;
+    for (int64_t i = k8; i < k; i++) t += a[i] * b[i];
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + t;
+}
+
+static ATTR void KFN(sgemm_nt)(const float *x, int64_t m, const float *w, int64_t n, int64_t k, float *y, int64_t ldy) {
+    const int64_t k8 = k & ~(int64_t)7;
+    int64_t i = 0;
+    for (; i + 4 <= m; i += 4) {
+        const float *x0 = x + i * k, *x1 = x0 + k, *x2 = x1 + k, *x3 = x2 + k;
+        int64_t j = 0;
+        for (; j + 2 <= n; j += 2) {
+            const float *w0 = w + j * k, *w1 = w0 + k;
+            __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+            for (int64_t c = 0; c < k8; c += 8) {
+                const __m256 b0 = _mm256_loadu_ps(w0 + c), b1 = _mm256_loadu_ps(w1 + c);
+                __m256 v = _mm256_loadu_ps(x0 + c);
+                a00 = _mm256_fmadd_ps(v, b0, a00); a01 = _mm256_fmadd_ps(v, b1, a01);
+                v = _mm256_loadu_ps(x1 + c);
+                a10 = _mm256_fmadd_ps(v, b0, a10); a11 = _mm256_fmadd_ps(v, b1, a11);
+                v = _mm256_loadu_ps(x2 + c);
+                a20 = _mm256_fmadd_ps(v, b0, a20); a21 = _mm256_fmadd_ps(v, b1, a21);
+                v = _mm256_loadu_ps(x3 + c);
+                a30 = _mm256_fmadd_ps(v, b0, a30); a31 = _mm256_fmadd_ps(v, b1, a31);
+            }
+            float *y0 = y + i * ldy + j;
+            y0[0] = KFN(finish_dot)(a00, x0, w0, k8, k); y0[1] = KFN(finish_dot)(a01, x0, w1, k8, k);
+            y0 += ldy;
+            y0[0] = KFN(finish_dot)(a10, x1, w0, k8, k); y0[1] = KFN(finish_dot)(a11, x1, w1, k8, k);
+            y0 += ldy;
+            y0[0] = KFN(finish_dot)(a20, x2, w0, k8, k); y0[1] = KFN(finish_dot)(a21, x2, w1, k8, k);
+            y0 += ldy;
+            y0[0] = KFN(finish_dot)(a30, x3, w0, k8, k); y0[1] = KFN(finish_dot)(a31, x3, w1, k8, k);
+        }
+        for (; j < n; j++)
+            for (int r = 0; r < 4; r++) y[(i + r) * ldy + j] = KFN(dot_f32)(x + (i + r) * k, w + j * k, k);
+    }
+    for (; i < m; i++)
+        for (int64_t j = 0; j < n; j++) y[i * ldy + j] = KFN(dot_f32)(x + i * k, w + j * k, k);
+}
+#else
+static ATTR void KFN(sgemm_nt)(const float *x, int64_t m, const float *w, int64_t n, int64_t k, float *y, int64_t ldy) {
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) y[i * ldy + j] = KFN(dot_f32)(x + i * k, w + j * k, k);
+}
+#endif

@@ -96,7 +96,7 @@ public enum ConvertJob {
     }
 
     /// The tokenizer.model for a checkpoint: `--tokenizer`, the Kaggle root's, or one in the checkpoint directory.
-    static func tokenizerPath(_ source: any TensorSource, input: String, options: ConvertOptions) throws -> String {
+    public static func tokenizerPath(_ source: any TensorSource, input: String, options: ConvertOptions) throws -> String {
         if let t = options.tokenizer { return t }
         if let o = source as? OrbaxCheckpoint, let t = o.tokenizerModelPath { return t }
         let dir = FileIdentity.isDirectory(input) ? input : (input as NSString).deletingLastPathComponent
@@ -141,7 +141,7 @@ public enum ConvertJob {
         return summary(arch: arch, plan: plan, report: report, output: options.output) + projectorSummary + projectorChecksum
     }
 
-    static func defaultModelName(_ source: any TensorSource, input: String) -> String {
+    public static func defaultModelName(_ source: any TensorSource, input: String) -> String {
         let dir = (source as? OrbaxCheckpoint)?.checkpointDirectory ?? input
         return ((dir as NSString).standardizingPath as NSString).lastPathComponent
     }

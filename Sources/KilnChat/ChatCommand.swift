@@ -1,6 +1,7 @@
 import ArgumentParser
 import ChatKit
 import GGUFWriter
+import KilnCLI
 import KilnCore
 import RefInference
 import Tokenizers
@@ -9,16 +10,16 @@ import Tokenizers
 struct ChatCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chat",
-        abstract: "Chat with (or complete text from) a Gemma 3 GGUF model on Kiln's reference engine.",
+        abstract: "Chat with (or complete text from) a Gemma 3 GGUF model, or a source checkpoint in float32, on Kiln's reference engine.",
         discussion: """
         The chat format is Gemma 3's, built in (no Jinja engine): \
         <start_of_turn>user\\n{content}<end_of_turn>\\n<start_of_turn>model\\n, with --system folded into the first \
         user turn followed by a blank line and BOS added per tokenizer.ggml.add_bos_token. When the file's \
         tokenizer.chat_template is a Gemma template this is equivalent. Interactive commands: /reset, /exit. \
-        Generation stops at <end_of_turn>, EOS or -n tokens; the last stderr line reports prompt and decode speed.
+        Generation stops at <end_of_turn>, EOS or -n tokens; the last stderr line reports prompt and decode speed.         A source checkpoint (Kaggle Orbax/Flax directory, safetensors file or directory) runs in float32 with         Gemma 3's reference math, its weights converted in memory exactly as `convert` maps them; when they would         not fit in memory, `verify` checks such a checkpoint layer by layer instead.
         """)
 
-    @Argument(help: "The GGUF model (architecture gemma3).")
+    @Argument(help: "The model: a GGUF (architecture gemma3), or a Gemma 3 checkpoint (Orbax directory, safetensors).")
     var model: String
 
     @OptionGroup var options: ChatOptions
@@ -30,22 +31,19 @@ struct ChatCommand: ParsableCommand {
     }
 
     func run() throws {
-        let file = try GGUFFile(path: model)
-        let tokenizer = try SPMTokenizer(metadata: file.metadata, file: model)
-        if options.tokenize {
-            try TokenizeMode.run(tokenizer: tokenizer, addBOS: !options.noBos, parseSpecial: !options.noSpecial)
-            return
-        }
-        var engineOptions = EngineOptions(threads: options.threads, contextLength: options.ctx,
+        let engineOptions = EngineOptions(threads: options.threads, contextLength: options.ctx,
                                           path: options.reference ? .reference : .fast, batchSize: options.batch)
-        if let trained = file.metadata[key: GGUFKey.Model(GemmaConfig.architecture).contextLength]?.intValue { engineOptions.contextLength = min(options.ctx, trained) }
-        let engine = try GemmaEngine(gguf: file, options: engineOptions)
-        let session = ChatSession(engine: engine, tokenizer: tokenizer, settings: options.settings)
-        if let out = options.dumpLogits {
-            try session.dumpLogits(prompt: options.prompt ?? "", tokenList: options.tokens, to: out, modelPath: model)
+        let loaded = try ChatModel.open(model, options: engineOptions, tokenizer: options.tokenizer)
+        if options.tokenize {
+            try TokenizeMode.run(tokenizer: loaded.tokenizer, addBOS: !options.noBos, parseSpecial: !options.noSpecial)
             return
         }
-        if let template = file.metadata[key: GGUFKey.Tokenizer.chatTemplate]?.stringValue, !options.raw,
+        let session = ChatSession(engine: loaded.engine, tokenizer: loaded.tokenizer, settings: options.settings)
+        if let out = options.dumpLogits {
+            try session.dumpLogits(prompt: options.prompt ?? "", tokenList: options.tokens, to: out, modelPath: loaded.inputPath)
+            return
+        }
+        if let template = loaded.metadata[key: GGUFKey.Tokenizer.chatTemplate]?.stringValue, !options.raw,
            !GemmaChatFormat.isGemmaTemplate(template) {
             Terminal.error("warning: the file's chat template is not Gemma's; using the built-in Gemma 3 format")
         }

@@ -61,6 +61,9 @@ struct ChatOptions: ParsableArguments {
     @Option(help: "With --dump-logits: comma-separated token ids to evaluate instead of -p TEXT.")
     var tokens: String?
 
+    @Option(help: "For a checkpoint: its tokenizer.model (default: beside it or in the Kaggle download root).")
+    var tokenizer: String?
+
     @Flag(help: "Use the plain Swift reference path instead of the SIMD kernels (slow; llama.cpp's rounding emulated, as on the fast path).")
     var reference = false
 

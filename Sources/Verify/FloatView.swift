@@ -7,8 +7,14 @@ import RefInference
 enum FloatView {
     static func open(_ source: any TensorSource, vocabularySize: Int?) throws -> (view: any TensorSource, config: GemmaConfig) {
         let view = try ConvertedTensorView(source: source, vocabularySize: vocabularySize)
-        // The converter's metadata read back by the engine's own reader: the same config as the GGUF would give.
-        let config = try GemmaConfig(metadata: view.metadata, vocabularySize: view.vocabularySize, file: source.path)
-        return (view, config)
+        return (view, try view.gemmaConfig())
+    }
+}
+
+extension ConvertedTensorView {
+    /// The engine configuration of the viewed model: the converter's metadata (or the GGUF's own) read back by the
+    /// engine's own reader, so a checkpoint gets exactly the config its GGUF conversion would.
+    public func gemmaConfig() throws(KilnError) -> GemmaConfig {
+        try GemmaConfig(metadata: metadata, vocabularySize: vocabularySize, file: path)
     }
 }

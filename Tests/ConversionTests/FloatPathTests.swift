@@ -1,9 +1,12 @@
+@testable import ChatKit
+import KilnCLI
 import Conversion
 import Foundation
 import GGUFWriter
-import KilnCLI
 import KilnCore
 import KilnTestSupport
+import Tokenizers
+import Verify
 import RefInference
 import Testing
 
@@ -214,8 +217,56 @@ import Testing
 }
 
 extension ConvertedTensorView {
-    /// The engine configuration the view's metadata describes (as Verify's `FloatView` reads it).
-    var config: GemmaConfig {
-        get throws { try GemmaConfig(metadata: metadata, vocabularySize: vocabularySize, file: path) }
+    /// The engine configuration the view's metadata describes (Verify's one accessor).
+    var config: GemmaConfig { get throws { try gemmaConfig() } }
+}
+
+/// `chat CKPT`: a checkpoint runs on the float path through the converter's mapping.
+@Suite struct ChatCheckpointTests {
+    /// Greedy continuation of `prompt` (`n` tokens) on `model`.
+    static func greedy(_ model: ChatModel, _ prompt: String, n: Int) throws -> [Int32] {
+        var tokens = model.tokenizer.tokenize(prompt, addBOS: true, parseSpecial: true)
+        var logits = try model.engine.evaluate(tokens)
+        for _ in 0 ..< n {
+            let next = Int32(logits.indices.max { logits[$0] < logits[$1] }!)
+            tokens.append(next)
+            logits = try model.engine.evaluate([next])
+        }
+        return tokens
+    }
+
+    @Test func checkpointAndItsFloat32ConversionChatAlike() throws {
+        let dir = Fixtures.tempDirectory()
+        defer { Fixtures.cleanup(dir) }
+        let gguf = try FloatPathTests.convertF32(FloatPathTests.kaggle, dir: dir)
+        let options = EngineOptions(threads: 2, contextLength: 64)
+        let checkpoint = try ChatModel.open(FloatPathTests.kaggle, options: options)
+        #expect(checkpoint.engine.options.path == .reference && !checkpoint.engine.options.llamaCppNumerics)
+        // The tokenizer and metadata are those of the converted file.
+        #expect(checkpoint.tokenizer.vocabulary == (try SPMTokenizer(metadata: gguf.metadata)).vocabulary)
+        let prompts = ["the capital of france is", "def f(x):", "once upon a time"]
+        // Against the F32 GGUF on the same plain float path: identical greedy tokens.
+        let plain = try ChatModel.open(gguf.path, options: EngineOptions(threads: 1, contextLength: 64, path: .reference, llamaCppNumerics: false))
+        // ... and on the default (llama.cpp numerics) path a user chats with.
+        let fast = try ChatModel.open(gguf.path, options: options)
+        for p in prompts {
+            let ours = try Self.greedy(checkpoint, p, n: 12)
+            checkpoint.engine.reset()
+            #expect(ours == (try Self.greedy(plain, p, n: 12)), "\(p)")
+            plain.engine.reset()
+            #expect(ours == (try Self.greedy(fast, p, n: 12)), "\(p)")
+            fast.engine.reset()
+        }
+    }
+
+    @Test func aCheckpointTooBigForMemoryPointsToVerify() throws {
+        let view = try ConvertedTensorView(source: try SourceOpener.open(FloatPathTests.kaggle))
+        #expect(throws: Never.self) { try ChatModel.checkFits(view, contextLength: 64, path: "ckpt", physicalMemory: 1 << 30) }
+        do {
+            try ChatModel.checkFits(view, contextLength: 64, path: "ckpt", physicalMemory: 100_000)
+            Issue.record("expected an error")
+        } catch let e as KilnError {
+            #expect("\(e)".contains("verify ckpt"))
+        }
     }
 }

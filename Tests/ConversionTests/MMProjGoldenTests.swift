@@ -1,5 +1,6 @@
 import Foundation
 import KilnCLI
+import KilnCore
 import KilnTestSupport
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import GGUFWriter
+import KilnCore
 import KilnTestSupport
 import RefInference
 import Tokenizers

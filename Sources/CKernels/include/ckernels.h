@@ -38,4 +38,8 @@ void ck_matmul(int wtype, const void *w, size_t row_bytes, int r0, int r1, int n
 float ck_dot_f32(const float *a, const float *b, int64_t n);
 /// y += a * x.
 void ck_axpy_f32(float *y, const float *x, float a, int64_t n);
+
+/// y[i*ldy + j] = dot(x row i, w row j) for i < m, j < n: x is m×k, w is n×k, both row-major. Each element equals
+/// ck_dot_f32 of its two rows bit for bit (4×2 register tiles on AVX2/FMA), so any split into blocks gives the same bits.
+void ck_sgemm_nt(const float *x, int64_t m, const float *w, int64_t n, int64_t k, float *y, int64_t ldy);
 #endif

@@ -154,33 +154,33 @@ public final class StreamedFloatModel {
         return try tmp.withUnsafeBufferPointer { try body($0.baseAddress!) }
     }
 
-    /// Embedding rows × √d for `tokens` (ids already checked), reading runs of nearby rows together so a chunked
-    /// source decodes each stored block about once.
+    /// Embedding rows × √d for `tokens` (ids already checked). The embedding is read in consecutive row blocks from
+    /// row 0 up to the largest id, which every source serves in bounded memory (a single-chunk Orbax array streams only
+    /// forward from its first row; a random row would decode the whole chunk), and only the rows used are kept.
     func embed(_ tokens: [Int32]) throws -> [Float] {
         let d = config.embeddingLength
         var x = [Float](repeating: 0, count: tokens.count * d)
+        guard let maxID = tokens.max() else { return x }
         var uses: [Int: [Int]] = [:]
         for (t, id) in tokens.enumerated() { uses[Int(id), default: []].append(t) }
-        let ids = uses.keys.sorted()
         let scale = Float(d).squareRoot()
-        let maxRun = Self.rowsPerBlock(columns: d), maxGap = 64
-        var i = 0
+        let block = Self.rowsPerBlock(columns: d), end = Int(maxID) + 1
         try x.withUnsafeMutableBufferPointer { xb in
-            while i < ids.count {
-                var j = i + 1
-                while j < ids.count, ids[j] - ids[j - 1] <= maxGap, ids[j] - ids[i] < maxRun { j += 1 }
-                let lo = ids[i], hi = ids[j - 1] + 1
+            var lo = 0
+            while lo < end {
+                let hi = min(end, lo + block)
                 try source.withBytes(of: embedding, rows: lo ..< hi) { bytes in
                     try withFloats(bytes, of: embedding, count: (hi - lo) * d) { w in
-                        for id in ids[i ..< j] {
+                        for id in lo ..< hi {
+                            guard let positions = uses[id] else { continue }
                             let row = w + (id - lo) * d
-                            for t in uses[id]! {
+                            for t in positions {
                                 for c in 0 ..< d { xb[t * d + c] = row[c] * scale }
                             }
                         }
                     }
                 }
-                i = j
+                lo = hi
             }
         }
         return x
