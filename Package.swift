@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "convert", targets: ["KilnConvert"]),
         .executable(name: "inspect", targets: ["KilnInspect"]),
         .executable(name: "chat", targets: ["KilnChat"]),
+        .executable(name: "verify", targets: ["KilnVerify"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -27,19 +28,23 @@ let package = Package(
         // safetensors files and sharded directories.
         .target(name: "Safetensors", dependencies: ["KilnCore"], swiftSettings: swift6),
         // ggml block formats, bit-exact quantizers, type mixes, QAT grid recovery.
-        .target(name: "QuantCore", dependencies: ["KilnCore"], swiftSettings: swift6),
+        .target(name: "QuantCore", dependencies: ["KilnCore", "GGUFWriter"], swiftSettings: swift6),
         // Orbax/Flax checkpoints: OCDBT key-value store, zarr v2/v3 arrays, the Orbax tree.
         .target(name: "FlaxCheckpoint", dependencies: ["KilnCore", "CZstd", "CZlib"], swiftSettings: swift6),
-        // Gemma 3 reference engine, SentencePiece model reader and llama.cpp-exact SPM tokenizer.
+        // SentencePiece model reader, GGUF vocabulary, llama.cpp-exact SPM tokenizer and the Gemma chat template/format
+        // (kept apart from models, as huggingface/swift-transformers keeps `Tokenizers`).
+        .target(name: "Tokenizers", dependencies: ["KilnCore", "GGUFWriter"], swiftSettings: swift6),
         // SIMD kernels for the reference engine (AVX2/FMA/F16C selected at run time, portable C otherwise).
         .target(name: "CKernels"),
+        // Gemma 3 reference engine and sampler.
         .target(name: "RefInference", dependencies: ["KilnCore", "GGUFWriter", "QuantCore", "CKernels"], swiftSettings: swift6),
         // Checkpoint → GGUF: architectures (one file per family), the conversion plan and its streaming executor.
-        .target(name: "Conversion", dependencies: ["KilnCore", "GGUFWriter", "QuantCore", "RefInference"], swiftSettings: swift6),
+        .target(name: "Conversion", dependencies: ["KilnCore", "GGUFWriter", "QuantCore", "Tokenizers"], swiftSettings: swift6),
+        // verify: a source checkpoint's float32 logits against a GGUF's, with llama-perplexity's KL statistics.
+        .target(name: "Verify", dependencies: ["KilnCore", "GGUFWriter", "QuantCore", "RefInference", "Tokenizers", "Conversion"], swiftSettings: swift6),
         // What the command-line front ends share: opening any source, reports, progress, npy output.
         .target(name: "KilnCLI", dependencies: [
-            "KilnCore", "GGUFWriter", "Safetensors", "QuantCore", "FlaxCheckpoint", "Conversion", "RefInference",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "KilnCore", "GGUFWriter", "Safetensors", "QuantCore", "FlaxCheckpoint", "Conversion", "Tokenizers", "Verify",
         ], swiftSettings: swift6),
         .executableTarget(name: "KilnConvert", dependencies: [
             "KilnCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -47,8 +52,14 @@ let package = Package(
         .executableTarget(name: "KilnInspect", dependencies: [
             "KilnCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swift6),
+        .executableTarget(name: "KilnVerify", dependencies: [
+            "KilnCLI", "Verify", "KilnCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: swift6),
+        // A chat session on the reference engine (prompt building, generation, stats), apart from the executable
+        // so tests can drive it.
+        .target(name: "ChatKit", dependencies: ["KilnCore", "RefInference", "Tokenizers"], swiftSettings: swift6),
         .executableTarget(name: "KilnChat", dependencies: [
-            "RefInference", "GGUFWriter", "KilnCore", "QuantCore",
+            "ChatKit", "RefInference", "Tokenizers", "GGUFWriter", "KilnCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swift6),
 
@@ -56,10 +67,13 @@ let package = Package(
         .testTarget(name: "KilnCoreTests", dependencies: ["KilnCore", "KilnTestSupport"], swiftSettings: swift6),
         .testTarget(name: "GGUFWriterTests", dependencies: ["KilnTestSupport", "GGUFWriter", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "SafetensorsTests", dependencies: ["KilnTestSupport", "Safetensors", "KilnCore"], swiftSettings: swift6),
-        .testTarget(name: "QuantCoreTests", dependencies: ["QuantCore", "KilnCore"], swiftSettings: swift6),
-        .testTarget(name: "FlaxCheckpointTests", dependencies: ["FlaxCheckpoint", "KilnCore"], swiftSettings: swift6),
-        .testTarget(name: "RefInferenceTests", dependencies: ["KilnTestSupport", "RefInference", "GGUFWriter", "QuantCore", "KilnCore"], swiftSettings: swift6),
-        .testTarget(name: "ConversionTests", dependencies: ["KilnTestSupport", "Conversion", "KilnCLI", "GGUFWriter", "QuantCore", "RefInference", "KilnCore"], swiftSettings: swift6),
+        .testTarget(name: "QuantCoreTests", dependencies: ["KilnTestSupport", "QuantCore", "GGUFWriter", "KilnCore"], swiftSettings: swift6),
+        .testTarget(name: "FlaxCheckpointTests", dependencies: ["KilnTestSupport", "FlaxCheckpoint", "KilnCore"], swiftSettings: swift6),
+        .testTarget(name: "TokenizersTests", dependencies: ["KilnTestSupport", "Tokenizers", "GGUFWriter", "KilnCore"], swiftSettings: swift6),
+        .testTarget(name: "RefInferenceTests", dependencies: ["KilnTestSupport", "RefInference", "Tokenizers", "GGUFWriter", "QuantCore", "KilnCore"], swiftSettings: swift6),
+        .testTarget(name: "ConversionTests", dependencies: ["KilnTestSupport", "Conversion", "KilnCLI", "GGUFWriter", "QuantCore", "RefInference", "Tokenizers", "Safetensors", "KilnCore"], swiftSettings: swift6),
+        .testTarget(name: "ChatKitTests", dependencies: ["KilnTestSupport", "ChatKit", "RefInference", "Tokenizers"], swiftSettings: swift6),
+        .testTarget(name: "VerifyTests", dependencies: ["KilnTestSupport", "Verify", "KilnCLI", "GGUFWriter", "RefInference", "Tokenizers", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "KilnCLITests", dependencies: ["KilnTestSupport", "KilnCLI", "GGUFWriter", "KilnCore"], swiftSettings: swift6),
     ]
 )

@@ -186,8 +186,54 @@ def numpy_reference_embeddings(ref_dir, image_f32_chw):
     return x @ W["multi_modal_projector.mm_input_projection_weight"]
 
 
-def load_with_llama_cpp(text_path, mmproj_path, ref_dir, encode):
+def mtmd_context(mmproj_path, model):
+    """libmtmd's context for an mmproj on the CPU with 2 threads (NULL when libmtmd refuses the file)."""
+    from llama_cpp import mtmd_cpp as mtmd
+    cp = mtmd.mtmd_context_params_default()
+    cp.use_gpu = False
+    cp.n_threads = 2
+    cp.print_timings = False
+    return mtmd.mtmd_init_from_file(mmproj_path.encode(), model, cp)
+
+
+def encode_image(ctx, model, rgb):
+    """libmtmd's embeddings of one RGB uint8 image (H, W, 3) through a loaded mtmd context: a Gemma chat turn holding
+    the image is tokenized, its image chunk encoded, and the output (n_tokens, n_embd) copied out as float32.
+    RuntimeError when libmtmd refuses a step."""
     import ctypes
+    import llama_cpp
+    from llama_cpp import mtmd_cpp as mtmd
+    h, w, _ = rgb.shape
+    buf = (ctypes.c_ubyte * rgb.size).from_buffer_copy(rgb.tobytes())
+    bitmap = mtmd.mtmd_bitmap_init(w, h, buf)
+    chunks = mtmd.mtmd_input_chunks_init()
+    prompt = f"<start_of_turn>user\n{mtmd.mtmd_default_marker().decode()}<end_of_turn>".encode()
+    text = mtmd.mtmd_input_text()
+    text.text, text.text_len, text.add_special, text.parse_special = prompt, len(prompt), True, True
+    try:
+        bitmaps = (mtmd.mtmd_bitmap_p_ctypes * 1)(bitmap)
+        rc = mtmd.mtmd_tokenize(ctx, chunks, ctypes.byref(text), bitmaps, 1)
+        if rc != 0:
+            raise RuntimeError(f"mtmd_tokenize returned {rc}")
+        image = None
+        for i in range(mtmd.mtmd_input_chunks_size(chunks)):
+            c = mtmd.mtmd_input_chunks_get(chunks, i)
+            if mtmd.mtmd_input_chunk_get_type(c) == mtmd.MTMD_INPUT_CHUNK_TYPE_IMAGE:
+                image = c
+        if image is None:
+            raise RuntimeError("no image chunk after tokenize")
+        rc = mtmd.mtmd_encode_chunk(ctx, image)
+        if rc != 0:
+            raise RuntimeError(f"mtmd_encode_chunk returned {rc}")
+        n_tok = mtmd.mtmd_input_chunk_get_n_tokens(image)
+        n_embd = llama_cpp.llama_model_n_embd(model)
+        return np.ctypeslib.as_array(mtmd.mtmd_get_output_embd(ctx), shape=(n_tok * n_embd,)).reshape(n_tok, n_embd).copy()
+    finally:
+        mtmd.mtmd_input_chunks_free(chunks)
+        mtmd.mtmd_bitmap_free(bitmap)
+
+
+def load_with_llama_cpp(text_path, mmproj_path, ref_dir, encode):
     import llama_cpp
     from llama_cpp import mtmd_cpp as mtmd
     report = []
@@ -197,11 +243,7 @@ def load_with_llama_cpp(text_path, mmproj_path, ref_dir, encode):
     if not model:
         return False, ["llama_model_load_from_file failed for the text model"]
     report.append(f"text model loaded: n_embd={llama_cpp.llama_model_n_embd(model)}")
-    cp = mtmd.mtmd_context_params_default()
-    cp.use_gpu = False
-    cp.n_threads = 2
-    cp.print_timings = False
-    ctx = mtmd.mtmd_init_from_file(mmproj_path.encode(), model, cp)
+    ctx = mtmd_context(mmproj_path, model)
     if not ctx:
         return False, report + ["mtmd_init_from_file returned NULL (see the clip loader log above)"]
     report.append(f"mtmd_init_from_file: OK, support_vision={mtmd.mtmd_support_vision(ctx)}")
@@ -211,35 +253,11 @@ def load_with_llama_cpp(text_path, mmproj_path, ref_dir, encode):
         size = cfg["vision_config"]["image_size"]
         rng = np.random.default_rng(7)
         rgb = rng.integers(0, 256, size=(size, size, 3), dtype=np.uint8)  # already the model's size: no resize
-        buf = (ctypes.c_ubyte * rgb.size).from_buffer_copy(rgb.tobytes())
-        bitmap = mtmd.mtmd_bitmap_init(size, size, buf)
-        chunks = mtmd.mtmd_input_chunks_init()
-        marker = mtmd.mtmd_default_marker().decode()
-        text = mtmd.mtmd_input_text()
-        prompt = f"<start_of_turn>user\n{marker}<end_of_turn>".encode()
-        text.text = prompt
-        text.text_len = len(prompt)
-        text.add_special = True
-        text.parse_special = True
-        bitmaps = (mtmd.mtmd_bitmap_p_ctypes * 1)(bitmap)
-        rc = mtmd.mtmd_tokenize(ctx, chunks, ctypes.byref(text), bitmaps, 1)
-        if rc != 0:
-            return False, report + [f"mtmd_tokenize returned {rc}"]
-        n = mtmd.mtmd_input_chunks_size(chunks)
-        image_chunk = None
-        for i in range(n):
-            c = mtmd.mtmd_input_chunks_get(chunks, i)
-            if mtmd.mtmd_input_chunk_get_type(c) == mtmd.MTMD_INPUT_CHUNK_TYPE_IMAGE:
-                image_chunk = c
-        if image_chunk is None:
-            return False, report + ["no image chunk after tokenize"]
-        rc = mtmd.mtmd_encode_chunk(ctx, image_chunk)
-        if rc != 0:
-            return False, report + [f"mtmd_encode_chunk returned {rc}"]
-        n_tok = mtmd.mtmd_input_chunk_get_n_tokens(image_chunk)
-        n_embd = llama_cpp.llama_model_n_embd(model)
-        ptr = mtmd.mtmd_get_output_embd(ctx)
-        got = np.ctypeslib.as_array(ptr, shape=(n_tok * n_embd,)).reshape(n_tok, n_embd).copy()
+        try:
+            got = encode_image(ctx, model, rgb)
+        except RuntimeError as e:
+            return False, report + [str(e)]
+        n_tok, n_embd = got.shape
         # Gemma 3 preprocessing: pixels / 255, then (x - 0.5) / 0.5.
         img = (rgb.astype(np.float32) / 255.0 - 0.5) / 0.5
         want = numpy_reference_embeddings(ref_dir, img.transpose(2, 0, 1))
@@ -249,8 +267,6 @@ def load_with_llama_cpp(text_path, mmproj_path, ref_dir, encode):
         report.append(f"mtmd_encode_chunk: {n_tok} image tokens × {n_embd}; vs NumPy SigLIP+projector reference: "
                       f"max |Δ| {err:.3g} ({rel:.3g} of max |ref|), cosine "
                       f"{float((got * want).sum() / np.linalg.norm(got) / np.linalg.norm(want)):.6f} -> {'OK' if ok else 'MISMATCH'}")
-        mtmd.mtmd_input_chunks_free(chunks)
-        mtmd.mtmd_bitmap_free(bitmap)
     mtmd.mtmd_free(ctx)
     llama_cpp.llama_model_free(model)
     return ok, report

@@ -8,14 +8,25 @@ Usage:  python scripts/gen_engine_goldens.py [MODEL.gguf]   (in a venv with llam
 2. For the Q4_K_M file and each variant: per prompt position the top-40 logits (ids and values), the full-vocab
    max / mean / logsumexp, and a 16-token greedy continuation (1-token decodes) with the top-2 margin at each step.
    -> fixtures/engine/goldens_<variant>.json   (no whole-vocab arrays; each file well below 1 MB)
-3. Per-stage intermediates of one prompt for a few layers, taken from llama.cpp's graph-evaluation callback by
+3. More weight types (ONLY=kiln-variants): Q2_K, Q3_K_M, Q5_K_M, Q4_1, Q5_1 and BF16 variants of the 270M file, made
+   by Kiln's own `convert MODEL --type T --allow-requantize [--tensor-type ...]` (KILN_CONVERT, default
+   .build/release/convert; see KILN_VARIANTS for why Q2_K and Q3_K_M force two tensor kinds) into
+   ~/.cache/kiln/gemma-3-270m-<t>.gguf -- the same command scripts/prepare-real-model.sh runs for `make test`. Each
+   golden records the variant's sha256 (so a test knows it runs on exactly the bytes llama.cpp ran) and whether
+   llama.cpp's own quantizer (the llama-quantize binary of scripts/build-llama-tools.sh, same arguments) writes the
+   identical file.
+   The golden is llama.cpp's logits on Kiln's file: llama.cpp is the judge of the engine here, not of the quantizer.
+4. Per-stage intermediates of one prompt for a few layers, taken from llama.cpp's graph-evaluation callback by
    scripts/llama_stages.py -> fixtures/engine/stages/*.npy + stages.json.
 
 llama.cpp settings everywhere: n_ctx=256, n_batch=256, n_threads=2, logits_all=True, flash_attn=False.
 """
+import hashlib
 import json
 import os
+import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import llama_cpp
@@ -54,6 +65,61 @@ VARIANTS = [  # (name, llama_ftype, file)
 ]
 
 
+# The 270M's rows of 640 are not a multiple of 256, so llama-quantize's Q2_K and Q3_K_M mixes on it hold no Q2_K or
+# Q3_K tensor at all (they fall back to Q4_0/Q5_0/...); those two variants force the tensors whose rows are a multiple
+# of 256 (ffn_down: 2048, attn_output: 1024) to the type, with llama-quantize's own --tensor-type option.
+KILN_VARIANTS = [  # (name, quantize type, --tensor-type overrides, llama_ftype, file): made by Kiln's convert
+    ("q2_k", "Q2_K", ["ffn_down=q2_k", "attn_output=q2_k"], 10, "gemma-3-270m-q2_k.gguf"),
+    ("q3_k_m", "Q3_K_M", ["ffn_down=q3_k", "attn_output=q3_k"], 12, "gemma-3-270m-q3_k_m.gguf"),
+    ("q5_k_m", "Q5_K_M", [], 17, "gemma-3-270m-q5_k_m.gguf"),
+    ("q4_1", "Q4_1", [], 3, "gemma-3-270m-q4_1.gguf"),
+    ("q5_1", "Q5_1", [], 9, "gemma-3-270m-q5_1.gguf"),
+    ("bf16", "BF16", [], 32, "gemma-3-270m-bf16.gguf"),
+]
+LLAMA_QUANTIZE = os.environ.get("LLAMA_QUANTIZE", os.path.expanduser("~/.cache/kiln-dev/llama-tools/bin/llama-quantize"))
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 24), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def make_kiln_variant(qtype, overrides, ftype, fname):
+    """Kiln's convert writes the variant (the command scripts/prepare-real-model.sh runs); llama.cpp's quantizer writes
+    the same type beside it for comparison: the llama-quantize binary (scripts/build-llama-tools.sh) when present,
+    else llama_model_quantize through llama-cpp-python (which has no --tensor-type: overridden variants then go
+    unchecked, recorded as null)."""
+    kiln = os.environ.get("KILN_CONVERT", os.path.join(ROOT, ".build", "release", "convert"))
+    tt = [a for o in overrides for a in ("--tensor-type", o)]
+    dst = os.path.join(CACHE, fname)
+    if not os.path.exists(dst):
+        subprocess.run([kiln, MODEL, "-o", dst, "--type", qtype, "--allow-requantize"] + tt, check=True)
+    ref_sha, how = None, None
+    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+        ref = os.path.join(tmp, "llama-quantize.gguf")
+        if os.path.exists(LLAMA_QUANTIZE):
+            subprocess.run([LLAMA_QUANTIZE, "--allow-requantize"] + tt + [MODEL, ref, qtype, "2"], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            how = "llama-quantize " + " ".join(["--allow-requantize"] + tt + ["MODEL", "OUT", qtype, "2"])
+        elif not overrides:
+            p = llama_cpp.llama_model_quantize_default_params()
+            p.ftype = ftype
+            p.allow_requantize = True
+            p.nthread = 2
+            if llama_cpp.llama_model_quantize(MODEL.encode(), ref.encode(), p) != 0:
+                raise SystemExit(f"llama_model_quantize({qtype}) failed")
+            how = f"llama_model_quantize(ftype={ftype}, allow_requantize)"
+        if how:
+            ref_sha = sha256(ref)
+    return dst, {"made_by": f"Kiln convert {os.path.basename(MODEL)} --type {qtype} --allow-requantize"
+                            + "".join(f" --tensor-type {o}" for o in overrides),
+                 "source_sha256": sha256(MODEL),
+                 "llama_quantize": how, "llama_quantize_sha256": ref_sha}
+
+
 def make_variants():
     for name, ftype, fname in VARIANTS:
         dst = os.path.join(CACHE, fname)
@@ -71,8 +137,13 @@ def make_variants():
         print(f"wrote {dst}")
 
 
+# THREADS=1 suits a machine busy with other work (ggml's worker threads spin while they wait for each other). ggml's CPU
+# kernels split work by output rows, so the count should not change the logits; it is recorded in each golden.
+THREADS = int(os.environ.get("THREADS", "2"))
+
+
 def load(path):
-    return Llama(model_path=path, n_ctx=256, n_batch=256, n_threads=2, n_threads_batch=2,
+    return Llama(model_path=path, n_ctx=256, n_batch=256, n_threads=THREADS, n_threads_batch=THREADS,
                  logits_all=True, flash_attn=False, seed=0, verbose=False)
 
 
@@ -116,7 +187,7 @@ def run_prompts(llm, prompts, greedy=True):
     return cases
 
 
-def write_goldens(variant, path, prompts, greedy=True):
+def write_goldens(variant, path, prompts, greedy=True, provenance=None):
     llm = load(path)
     cases = run_prompts(llm, prompts, greedy)
     doc = {
@@ -125,7 +196,8 @@ def write_goldens(variant, path, prompts, greedy=True):
         "numpy": np.__version__,
         "model": os.path.basename(path),
         "model_bytes": os.path.getsize(path),
-        "settings": {"n_ctx": 256, "n_batch": 256, "n_threads": 2, "logits_all": True, "flash_attn": False,
+        **({"model_sha256": sha256(path), **provenance} if provenance else {}),
+        "settings": {"n_ctx": 256, "n_batch": 256, "n_threads": THREADS, "logits_all": True, "flash_attn": False,
                      "tokenize": "add_bos=True, special=True", "greedy": "1-token decodes after the batched prompt"},
         "topk": TOPK,
         "cases": cases,
@@ -194,3 +266,13 @@ if __name__ == "__main__":
         make_variants()
         for name, _, fname in VARIANTS:
             write_goldens(name, os.path.join(CACHE, fname), PROMPTS[:5], greedy=True)
+    if what in ("all", "kiln-variants"):
+        only = os.environ.get("VARIANTS", "").split(",") if os.environ.get("VARIANTS") else None  # e.g. VARIANTS=q2_k,bf16
+        for name, qtype, overrides, ftype, fname in KILN_VARIANTS:
+            if only and name not in only:
+                continue
+            path, prov = make_kiln_variant(qtype, overrides, ftype, fname)
+            ref = prov["llama_quantize_sha256"]
+            prov["identical_to_llama_quantize"] = None if ref is None else ref == sha256(path)
+            print(f"{name}: Kiln's file vs llama-quantize's: {prov['identical_to_llama_quantize']}")
+            write_goldens(name, path, PROMPTS[:5], greedy=True, provenance=prov)

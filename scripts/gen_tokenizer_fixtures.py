@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Tokenizer fixtures for RefInferenceTests (run in the oracle venv: `. ~/.venvs/oracle/bin/activate`).
+"""Tokenizer fixtures for TokenizersTests (run in the oracle venv: `. ~/.venvs/oracle/bin/activate`).
 
 Tiny (committed, always-on tests), written to fixtures/tokenizer/:
   tiny.model             a SentencePiece BPE model trained here with the real `sentencepiece` trainer

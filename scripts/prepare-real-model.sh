@@ -8,8 +8,9 @@
 #                    scripts/make_kaggle_checkpoint.py with the real orbax library (a few minutes, once per key);
 #                    <key> = digest of that script, scripts/gen_tokenizer_fixtures.py (which writes the tokenizer),
 #                    their pinned library versions and the GGUF's sha256
-#   KILN_VARIANTS    variants-<key>/gemma-3-270m-{q8_0,q4_0,f16}.gguf: requantized by Kiln's own .build/release/convert
-#                    (`make build` first); <key> = digest of that binary, so a changed convert remakes them
+#   KILN_VARIANTS    variants-<key>/gemma-3-270m-{q8_0,q4_0,f16,q5_k_m,q4_1,q5_1,bf16,q2_k,q3_k_m}.gguf: requantized
+#                    by Kiln's own .build/release/convert (`make build` first); <key> = digest of that binary and of
+#                    this script (the commands), so a changed convert remakes them
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cache="${KILN_CACHE:-$HOME/.cache/kiln}"
@@ -50,15 +51,24 @@ prune "$kaggle" "kaggle270m-*"
 # Requantized variants for the engine tests, made by Kiln's own convert (byte-identical to llama-quantize's: the
 # RequantizeTests check that against llama-quantize's recorded digests).
 [ -x "$convert" ] || { log "$convert is missing (run \`make build\` first)"; exit 1; }
-ckey=$(sha256sum "$convert" | cut -c1-16)
+ckey=$(cat "$convert" "$here/prepare-real-model.sh" | sha256sum | cut -c1-16)   # the binary and the commands below
 variants="$cache/variants-$ckey"
 if [ ! -d "$variants" ]; then
   log "requantizing the 270M GGUF with $convert into $variants"
   tmp="$cache/.variants-$ckey.partial"
   rm -rf "$tmp" && mkdir -p "$tmp"
-  for t in Q8_0 Q4_0 F16; do
-    "$convert" "$gguf" -o "$tmp/gemma-3-270m-$(echo "$t" | tr 'A-Z' 'a-z').gguf" --type "$t" --allow-requantize >&2
+  variant() {  # NAME CONVERT-ARGS...
+    local name="$1"; shift
+    "$convert" "$gguf" -o "$tmp/gemma-3-270m-$name.gguf" --allow-requantize "$@" >&2
+  }
+  for t in Q8_0 Q4_0 F16 Q5_K_M Q4_1 Q5_1 BF16; do
+    variant "$(echo "$t" | tr 'A-Z' 'a-z')" --type "$t"
   done
+  # The 270M's rows of 640 are not a multiple of 256: llama-quantize's Q2_K/Q3_K_M mixes hold no Q2_K/Q3_K tensor, so
+  # these force the tensors whose rows are (ffn_down, attn_output) to the type (scripts/gen_engine_goldens.py: same
+  # commands; its goldens record each file's sha256 and that llama-quantize writes the same bytes).
+  variant q2_k --type Q2_K --tensor-type ffn_down=q2_k --tensor-type attn_output=q2_k
+  variant q3_k_m --type Q3_K_M --tensor-type ffn_down=q3_k --tensor-type attn_output=q3_k
   mv "$tmp" "$variants"
 fi
 prune "$variants" "variants-*"

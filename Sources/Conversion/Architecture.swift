@@ -1,7 +1,7 @@
 import GGUFWriter
 import KilnCore
 import QuantCore
-import RefInference
+import Tokenizers
 
 /// A model family Kiln can convert. One conforming type per family holds all of that family's knowledge:
 /// how to recognise a checkpoint from its tensor names, the config derived from shapes, the source → GGUF names and

@@ -50,30 +50,14 @@ public struct TypeRequest: Sendable {
     public var base: Base = .auto
     public var embedding: GGMLType?
     /// Regex on the output tensor name → type; the first match wins.
-    public var overrides: [(pattern: String, type: GGMLType)] = []
+    public var overrides: [TensorTypeOverride] = []
 
-    public init(base: Base = .auto, embedding: GGMLType? = nil, overrides: [(pattern: String, type: GGMLType)] = []) {
+    public init(base: Base = .auto, embedding: GGMLType? = nil, overrides: [TensorTypeOverride] = []) {
         self.base = base
         self.embedding = embedding
         self.overrides = overrides
     }
 
-    /// Parses `PATTERN=TYPE`.
-    public static func parseOverride(_ s: String) throws -> (pattern: String, type: GGMLType) {
-        guard let eq = s.lastIndex(of: "="), let t = GGMLType.named(String(s[s.index(after: eq)...])), eq != s.startIndex else {
-            throw KilnError(.usage, "--tensor-type expects PATTERN=TYPE with a ggml type name (got '\(s)')")
-        }
-        let pattern = String(s[..<eq])
-        guard (try? Regex(pattern)) != nil else { throw KilnError(.usage, "--tensor-type pattern '\(pattern)' is not a valid regular expression") }
-        return (pattern, t)
-    }
-
-    func override(for name: String) -> GGMLType? {
-        for o in overrides {
-            if let re = try? Regex(o.pattern), name.contains(re) { return o.type }
-        }
-        return nil
-    }
 }
 
 /// The list of output tensors with their types, computed before any tensor data is read (`--dry-run` prints it).
@@ -97,9 +81,10 @@ public struct ConversionPlan: Sendable {
             let types = try mix.types(for: weights.map { QuantTensor(name: $0.name, ne: $0.ne, sourceType: .f32) }, model: model)
             for (t, type) in zip(weights, types) { mixTypes[t.name] = type }
         }
+        let overrides = try TensorTypeOverride.compile(request.overrides)
         var planned: [PlannedTensor] = []
         for t in outputs {
-            let userType = request.override(for: t.name) ?? (t.role == .embedding ? request.embedding : nil)
+            let userType = overrides.type(for: t.name) ?? (t.role == .embedding ? request.embedding : nil)
             if t.ne.count == 1 || t.role == .norm {
                 planned.append(PlannedTensor(tensor: t, type: userType ?? .f32, mode: .quantize))
                 continue
@@ -128,7 +113,7 @@ public struct ConversionPlan: Sendable {
         }
         tensors = planned
         switch request.base {
-        case .auto: fileType = 2  // MOSTLY_Q4_0
+        case .auto: fileType = LlamaFileType.mostlyQ4_0.rawValue
         case .single(let t): fileType = ConversionPlan.fileType(for: t)
         case .mix(let m): fileType = m.fileType
         }
@@ -136,22 +121,24 @@ public struct ConversionPlan: Sendable {
 
     /// llama_ftype for a file whose weights are mostly `type` (include/llama.h).
     public static func fileType(for type: GGMLType) -> UInt32 {
+        let ftype: LlamaFileType
         switch type {
-        case .f32: 0
-        case .f16: 1
-        case .q4_0: 2
-        case .q4_1: 3
-        case .q8_0: 7
-        case .q5_0: 8
-        case .q5_1: 9
-        case .q2_K: 10
-        case .q3_K: 12
-        case .q4_K: 15
-        case .q5_K: 17
-        case .q6_K: 18
-        case .bf16: 32
-        default: 1024  // GUESSED
+        case .f32: ftype = .allF32
+        case .f16: ftype = .mostlyF16
+        case .q4_0: ftype = .mostlyQ4_0
+        case .q4_1: ftype = .mostlyQ4_1
+        case .q8_0: ftype = .mostlyQ8_0
+        case .q5_0: ftype = .mostlyQ5_0
+        case .q5_1: ftype = .mostlyQ5_1
+        case .q2_K: ftype = .mostlyQ2_K
+        case .q3_K: ftype = .mostlyQ3_K_M
+        case .q4_K: ftype = .mostlyQ4_K_M
+        case .q5_K: ftype = .mostlyQ5_K_M
+        case .q6_K: ftype = .mostlyQ6_K
+        case .bf16: ftype = .mostlyBF16
+        default: ftype = .guessed
         }
+        return ftype.rawValue
     }
 
     /// "37 F32, 43 Q4_0": how many output tensors of each type, for summaries.

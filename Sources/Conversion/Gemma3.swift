@@ -1,7 +1,8 @@
+import Foundation
 import GGUFWriter
 import KilnCore
 import QuantCore
-import RefInference
+import Tokenizers
 
 /// Gemma 3 (text decoder; 270M, 1B, 4B, 12B, 27B and smaller test configs), from Kaggle Orbax/Flax FLAT checkpoints
 /// or Hugging Face safetensors, to llama.cpp's `gemma3` GGUF.
@@ -14,7 +15,7 @@ public struct Gemma3: Architecture {
     /// The checkpoint naming scheme the tensors came in.
     public enum Layout: String, Sendable { case flax, huggingFace }
 
-    /// Hyper-parameters derived from shapes, plus the values the size table adds.
+    /// Hyper-parameters derived from shapes, plus the values config.json (HF) or the size table (Flax) adds.
     public struct Config: Sendable, Equatable {
         public var layers: Int
         public var embedding: Int
@@ -32,6 +33,10 @@ public struct Gemma3: Architecture {
         public var ropeScalingFactor: Float?
         public var rmsEpsilon: Float = 1e-6
         public var sizeLabel: String
+        /// RoPE base of the sliding-window layers when the checkpoint states one (HF config.json), else nil.
+        public var ropeFreqBaseLocal: Float?
+        /// `final_logit_softcapping` when the checkpoint states one (HF config.json), else nil.
+        public var finalLogitSoftcap: Float?
     }
 
     public let layout: Layout
@@ -126,12 +131,25 @@ public struct Gemma3: Architecture {
         let known = Gemma3.sizeTable.first { $0.layers == layers && $0.embedding == d }
         // Unknown (test-sized) configs follow the 1B rules without a vision tower and the 4B rules with one.
         let label = known?.label ?? Gemma3.parameterLabel(layers: layers, d: d, heads: heads, kvHeads: kvHeads, headDim: headDim, ff: ff, vocab: vocab)
-        config = Config(layers: layers, embedding: d, heads: heads, kvHeads: kvHeads, headDim: headDim, feedForward: ff,
-                        vocabulary: vocab, hasVision: hasVision,
-                        contextLength: known?.context ?? (hasVision ? 131072 : 32768),
-                        slidingWindow: known?.window ?? (hasVision ? 1024 : 512),
-                        ropeScalingFactor: known.map { $0.scaling } ?? (hasVision ? 8 : nil),
-                        sizeLabel: label)
+        var c = Config(layers: layers, embedding: d, heads: heads, kvHeads: kvHeads, headDim: headDim, feedForward: ff,
+                       vocabulary: vocab, hasVision: hasVision,
+                       contextLength: known?.context ?? (hasVision ? 131072 : 32768),
+                       slidingWindow: known?.window ?? (hasVision ? 1024 : 512),
+                       ropeScalingFactor: known.map { $0.scaling } ?? (hasVision ? 8 : nil),
+                       sizeLabel: label)
+        // HF checkpoints: config.json is the authority (as for llama.cpp's converter); the size table above only
+        // stands in when there is no config.json.
+        if layout == .huggingFace,
+           let hf = try HFTextConfig.read(directory: FileIdentity.isDirectory(source.path) ? source.path : (source.path as NSString).deletingLastPathComponent) {
+            c.contextLength = hf.contextLength
+            c.slidingWindow = hf.slidingWindow
+            c.ropeFreqBase = hf.ropeFreqBase
+            c.ropeScalingFactor = hf.ropeScalingFactor
+            c.rmsEpsilon = hf.rmsEpsilon
+            c.ropeFreqBaseLocal = hf.ropeFreqBaseLocal
+            c.finalLogitSoftcap = hf.finalLogitSoftcap
+        }
+        config = c
 
         // Every tensor the model needs must be there with exactly the shape the config implies.
         for t in outputTensors {
@@ -165,14 +183,15 @@ public struct Gemma3: Architecture {
         let c = config
         let n = names
         var out: [OutputTensor] = [
-            OutputTensor(name: "output_norm.weight", ne: [c.embedding], source: n.finalNorm, transform: .plusOne, role: .norm,
+            OutputTensor(name: GGUFTensorName.outputNorm, ne: [c.embedding], source: n.finalNorm, transform: .plusOne, role: .norm,
                          sourceShape: [c.embedding]),
-            OutputTensor(name: "token_embd.weight", ne: [c.embedding, c.vocabulary], source: n.embedding,
+            OutputTensor(name: GGUFTensorName.tokenEmbedding, ne: [c.embedding, c.vocabulary], source: n.embedding,
                          transform: .leadingRows(c.vocabulary), role: .embedding),
         ]
         let qRows = c.heads * c.headDim, kvRows = c.kvHeads * c.headDim
         for i in 0 ..< c.layers {
-            let b = "blk.\(i)."
+            let b = GGUFTensorName.block(i)
+            typealias B = GGUFTensorName.Block
             func norm(_ name: String, _ src: String, _ len: Int) -> OutputTensor {
                 OutputTensor(name: b + name, ne: [len], source: src, transform: .plusOne, role: .norm, sourceShape: [len])
             }
@@ -180,58 +199,61 @@ public struct Gemma3: Architecture {
                 OutputTensor(name: b + name, ne: ne, source: src, transform: tr, role: .weight, sourceShape: shape)
             }
             let (d, h, f) = (c.embedding, c.headDim, c.feedForward)
-            out.append(norm("attn_norm.weight", n.layerNorm(i, .preAttention), d))
-            out.append(norm("attn_q_norm.weight", n.attnNorm(i, query: true), h))
-            out.append(norm("attn_k_norm.weight", n.attnNorm(i, query: false), h))
-            out.append(norm("post_attention_norm.weight", n.layerNorm(i, .postAttention), d))
-            out.append(norm("ffn_norm.weight", n.layerNorm(i, .preFFW), d))
-            out.append(norm("post_ffw_norm.weight", n.layerNorm(i, .postFFW), d))
+            out.append(norm(B.attnNorm, n.layerNorm(i, .preAttention), d))
+            out.append(norm(B.attnQNorm, n.attnNorm(i, query: true), h))
+            out.append(norm(B.attnKNorm, n.attnNorm(i, query: false), h))
+            out.append(norm(B.postAttentionNorm, n.layerNorm(i, .postAttention), d))
+            out.append(norm(B.ffnNorm, n.layerNorm(i, .preFFW), d))
+            out.append(norm(B.postFFWNorm, n.layerNorm(i, .postFFW), d))
             switch layout {
             case .flax:
-                out.append(w("attn_q.weight", [d, qRows], n.flaxQ(i), .headsMajor(select: nil), [c.heads, d, h]))
-                out.append(w("attn_k.weight", [d, kvRows], n.flaxKV(i), .headsMajor(select: 0), [2, c.kvHeads, d, h]))
-                out.append(w("attn_v.weight", [d, kvRows], n.flaxKV(i), .headsMajor(select: 1), [2, c.kvHeads, d, h]))
-                out.append(w("attn_output.weight", [qRows, d], n.flaxO(i), .transpose, [c.heads, h, d]))
-                out.append(w("ffn_gate.weight", [d, f], n.flaxGating(i), .copy(select: 0), [2, f, d]))
-                out.append(w("ffn_up.weight", [d, f], n.flaxGating(i), .copy(select: 1), [2, f, d]))
-                out.append(w("ffn_down.weight", [f, d], n.flaxDown(i), .transpose, [f, d]))
+                out.append(w(B.attnQ, [d, qRows], n.flaxQ(i), .headsMajor(select: nil), [c.heads, d, h]))
+                out.append(w(B.attnK, [d, kvRows], n.flaxKV(i), .headsMajor(select: 0), [2, c.kvHeads, d, h]))
+                out.append(w(B.attnV, [d, kvRows], n.flaxKV(i), .headsMajor(select: 1), [2, c.kvHeads, d, h]))
+                out.append(w(B.attnOutput, [qRows, d], n.flaxO(i), .transpose, [c.heads, h, d]))
+                out.append(w(B.ffnGate, [d, f], n.flaxGating(i), .copy(select: 0), [2, f, d]))
+                out.append(w(B.ffnUp, [d, f], n.flaxGating(i), .copy(select: 1), [2, f, d]))
+                out.append(w(B.ffnDown, [f, d], n.flaxDown(i), .transpose, [f, d]))
             case .huggingFace:
-                out.append(w("attn_q.weight", [d, qRows], n.hf(i, "self_attn.q_proj.weight"), .copy(select: nil), [qRows, d]))
-                out.append(w("attn_k.weight", [d, kvRows], n.hf(i, "self_attn.k_proj.weight"), .copy(select: nil), [kvRows, d]))
-                out.append(w("attn_v.weight", [d, kvRows], n.hf(i, "self_attn.v_proj.weight"), .copy(select: nil), [kvRows, d]))
-                out.append(w("attn_output.weight", [qRows, d], n.hf(i, "self_attn.o_proj.weight"), .copy(select: nil), [d, qRows]))
-                out.append(w("ffn_gate.weight", [d, f], n.hf(i, "mlp.gate_proj.weight"), .copy(select: nil), [f, d]))
-                out.append(w("ffn_up.weight", [d, f], n.hf(i, "mlp.up_proj.weight"), .copy(select: nil), [f, d]))
-                out.append(w("ffn_down.weight", [f, d], n.hf(i, "mlp.down_proj.weight"), .copy(select: nil), [d, f]))
+                out.append(w(B.attnQ, [d, qRows], n.hf(i, "self_attn.q_proj.weight"), .copy(select: nil), [qRows, d]))
+                out.append(w(B.attnK, [d, kvRows], n.hf(i, "self_attn.k_proj.weight"), .copy(select: nil), [kvRows, d]))
+                out.append(w(B.attnV, [d, kvRows], n.hf(i, "self_attn.v_proj.weight"), .copy(select: nil), [kvRows, d]))
+                out.append(w(B.attnOutput, [qRows, d], n.hf(i, "self_attn.o_proj.weight"), .copy(select: nil), [d, qRows]))
+                out.append(w(B.ffnGate, [d, f], n.hf(i, "mlp.gate_proj.weight"), .copy(select: nil), [f, d]))
+                out.append(w(B.ffnUp, [d, f], n.hf(i, "mlp.up_proj.weight"), .copy(select: nil), [f, d]))
+                out.append(w(B.ffnDown, [f, d], n.hf(i, "mlp.down_proj.weight"), .copy(select: nil), [d, f]))
             }
         }
-        return out.sorted { TensorOrder.precedes($0.name, $1.name) }
+        return TensorOrder.sorted(out, name: \.name)
     }
 
     public func metadata(modelName: String) -> [GGUFMetadataEntry] {
         let c = config
+        let k = GGUFKey.Model(Gemma3.name)
         var m: [GGUFMetadataEntry] = [
-            .init("general.architecture", .string(Gemma3.name)),
-            .init("general.type", .string("model")),
-            .init("general.name", .string(modelName)),
-            .init("general.basename", .string("gemma-3")),
-            .init("general.size_label", .string(c.sizeLabel)),
-            .init("gemma3.context_length", .uint32(UInt32(c.contextLength))),
-            .init("gemma3.embedding_length", .uint32(UInt32(c.embedding))),
-            .init("gemma3.block_count", .uint32(UInt32(c.layers))),
-            .init("gemma3.feed_forward_length", .uint32(UInt32(c.feedForward))),
-            .init("gemma3.attention.head_count", .uint32(UInt32(c.heads))),
-            .init("gemma3.attention.layer_norm_rms_epsilon", .float32(c.rmsEpsilon)),
-            .init("gemma3.attention.key_length", .uint32(UInt32(c.headDim))),
-            .init("gemma3.attention.value_length", .uint32(UInt32(c.headDim))),
-            .init("gemma3.rope.freq_base", .float32(c.ropeFreqBase)),
-            .init("gemma3.attention.sliding_window", .uint32(UInt32(c.slidingWindow))),
-            .init("gemma3.attention.head_count_kv", .uint32(UInt32(c.kvHeads))),
+            .init(GGUFKey.architecture, .string(Gemma3.name)),
+            .init(GGUFKey.type, .string("model")),
+            .init(GGUFKey.name, .string(modelName)),
+            .init(GGUFKey.basename, .string("gemma-3")),
+            .init(GGUFKey.sizeLabel, .string(c.sizeLabel)),
+            .init(k.contextLength, .uint32(UInt32(c.contextLength))),
+            .init(k.embeddingLength, .uint32(UInt32(c.embedding))),
+            .init(k.blockCount, .uint32(UInt32(c.layers))),
+            .init(k.feedForwardLength, .uint32(UInt32(c.feedForward))),
+            .init(k.headCount, .uint32(UInt32(c.heads))),
+            .init(k.layerNormRMSEpsilon, .float32(c.rmsEpsilon)),
+            .init(k.keyLength, .uint32(UInt32(c.headDim))),
+            .init(k.valueLength, .uint32(UInt32(c.headDim))),
+            .init(k.ropeFreqBase, .float32(c.ropeFreqBase)),
+            .init(k.slidingWindow, .uint32(UInt32(c.slidingWindow))),
+            .init(k.headCountKV, .uint32(UInt32(c.kvHeads))),
         ]
         if let f = c.ropeScalingFactor {
-            m.append(.init("gemma3.rope.scaling.type", .string("linear")))
-            m.append(.init("gemma3.rope.scaling.factor", .float32(f)))
+            m.append(.init(k.ropeScalingType, .string("linear")))
+            m.append(.init(k.ropeScalingFactor, .float32(f)))
         }
+        if let b = c.ropeFreqBaseLocal { m.append(.init("gemma3.rope.freq_base_swa", .float32(b))) }
+        if let s = c.finalLogitSoftcap { m.append(.init("gemma3.final_logit_softcapping", .float32(s))) }
         return m
     }
 }

@@ -1,45 +1,7 @@
 import Foundation
 import GGUFWriter
 import KilnCore
-
-/// An architecture whose checkpoints may carry a vision tower, converted to a separate llama.cpp "mmproj" GGUF
-/// (`general.architecture = clip`) that llama.cpp's libmtmd loads beside the text model.
-public protocol VisionArchitecture: Architecture {
-    /// What `source` holds of a vision tower.
-    func visionTower(source: any TensorSource) throws -> VisionTower
-}
-
-/// The vision part of a checkpoint.
-public enum VisionTower: Sendable {
-    /// No vision tensors.
-    case absent
-    /// Vision tensors are there but no mmproj can be made from them; `reason` says why (nothing is written).
-    case unusable(reason: String)
-    case present(any VisionProjector)
-}
-
-/// A vision encoder + projector in llama.cpp's clip naming, ready to plan and write.
-public protocol VisionProjector: Sendable {
-    /// The mmproj tensors, in output order.
-    var outputTensors: [OutputTensor] { get }
-    /// Types for the mmproj tensors when the 2-D weights are `weightType`; fixed types (F32 embeddings, F16 projection)
-    /// are overrides in the request.
-    func typeRequest(weightType: GGMLType) -> TypeRequest
-    /// All mmproj metadata, in llama.cpp's converter order (`general.file_type` from the plan).
-    func metadata(modelName: String, fileType: UInt32) -> [GGUFMetadataEntry]
-    /// A one-line description, for the conversion summary.
-    var summary: String { get }
-}
-
-extension TypeRequest {
-    /// The mmproj weight type for the text model's `--type`: llama.cpp's converter writes mmproj weights as F16 by
-    /// default and offers f32, f16, bf16 and q8_0 (`convert_hf_to_gguf.py --outtype`); those are followed, anything
-    /// else (auto, 4-6-bit types) gives F16, since llama.cpp does not quantize mmproj files lower.
-    public static func mmprojWeightType(forTextType type: String) -> GGMLType {
-        guard let t = GGMLType.named(type), [.f32, .f16, .bf16, .q8_0].contains(t) else { return .f16 }
-        return t
-    }
-}
+import QuantCore
 
 /// The SigLIP vision tower (So400m/14 in Gemma 3 4B/12B/27B, any size in test checkpoints) and Gemma 3's multimodal
 /// projector, from Kaggle Flax or HF Gemma3ForConditionalGeneration names, to llama.cpp's mmproj with projector type
@@ -185,8 +147,8 @@ public struct Gemma3Vision: VisionProjector, Equatable {
 
     public func typeRequest(weightType: GGMLType) -> TypeRequest {
         TypeRequest(base: .single(weightType), overrides: [
-            ("^v\\.(patch|position)_embd\\.", .f32),  // HF names containing ".embeddings."
-            ("^mm\\.input_projection\\.", .f16),
+            TensorTypeOverride(pattern: "^v\\.(patch|position)_embd\\.", type: .f32),  // HF names containing ".embeddings."
+            TensorTypeOverride(pattern: "^mm\\.input_projection\\.", type: .f16),
         ])
     }
 
@@ -199,25 +161,27 @@ public struct Gemma3Vision: VisionProjector, Equatable {
             OutputTensor(name: name, ne: ne, source: src, transform: tr, role: role, sourceShape: shape)
         }
         let copy = TensorTransform.copy(select: nil)
+        typealias V = GGUFTensorName.Vision
+        typealias B = GGUFTensorName.Vision.Block
         var out: [OutputTensor] = [
-            t("mm.input_projection.weight", [c.projectionDim, w], n.projection, copy, .weight, [w, c.projectionDim]),
-            t("mm.soft_emb_norm.weight", [w], n.softNorm, .plusOne, .norm, [w]),
+            t(V.mmInputProjection, [c.projectionDim, w], n.projection, copy, .weight, [w, c.projectionDim]),
+            t(V.mmSoftEmbeddingNorm, [w], n.softNorm, .plusOne, .norm, [w]),
             // ggml conv weight ne = [kw, kh, in, out], i.e. PyTorch's (out, in, kh, kw) row-major; Flax stores HWIO.
-            t("v.patch_embd.weight", [p, p, 3, w], n.patchKernel, flax ? .permute([3, 2, 0, 1], select: nil) : copy, .other,
+            t(V.patchEmbedding, [p, p, 3, w], n.patchKernel, flax ? .permute([3, 2, 0, 1], select: nil) : copy, .other,
               flax ? [p, p, 3, w] : [w, 3, p, p]),
-            t("v.patch_embd.bias", [w], n.patchBias, copy, .other, [w]),
-            t("v.position_embd.weight", [w, c.positions], n.positions, flax ? .permute([0, 1, 2], select: nil) : copy, .other,
+            t(V.patchEmbeddingBias, [w], n.patchBias, copy, .other, [w]),
+            t(V.positionEmbedding, [w, c.positions], n.positions, flax ? .permute([0, 1, 2], select: nil) : copy, .other,
               flax ? [1, c.positions, w] : [c.positions, w]),
-            t("v.post_ln.weight", [w], n.postNorm(bias: false), copy, .norm, [w]),
-            t("v.post_ln.bias", [w], n.postNorm(bias: true), copy, .other, [w]),
+            t(V.postNorm, [w], n.postNorm(bias: false), copy, .norm, [w]),
+            t(V.postNormBias, [w], n.postNorm(bias: true), copy, .other, [w]),
         ]
         for j in 0 ..< c.depth {
-            let b = "v.blk.\(j)."
-            for (ln, k) in [("ln1", 1), ("ln2", 2)] {
+            let b = V.block(j)
+            for (ln, k) in [(B.ln1, 1), (B.ln2, 2)] {
                 out.append(t(b + ln + ".weight", [w], n.layerNorm(j, k, bias: false), copy, .norm, [w]))
                 out.append(t(b + ln + ".bias", [w], n.layerNorm(j, k, bias: true), copy, .other, [w]))
             }
-            for (gguf, proj) in [("attn_q", "q"), ("attn_k", "k"), ("attn_v", "v")] {
+            for (gguf, proj) in [(B.attnQ, "q"), (B.attnK, "k"), (B.attnV, "v")] {
                 // Flax (W, heads, hd) → HF (heads·hd, W); bias (heads, hd) → (heads·hd).
                 out.append(t(b + gguf + ".weight", [w, w], n.attention(j, proj, bias: false),
                              flax ? .permute([1, 2, 0], select: nil) : copy, .weight, flax ? [w, c.heads, hd] : [w, w]))
@@ -225,26 +189,19 @@ public struct Gemma3Vision: VisionProjector, Equatable {
                              flax ? .permute([0, 1], select: nil) : copy, .other, flax ? [c.heads, hd] : [w]))
             }
             // Flax out (heads, hd, W) → HF (W, heads·hd).
-            out.append(t(b + "attn_out.weight", [w, w], n.attention(j, "out", bias: false), flax ? .transpose : copy, .weight,
+            out.append(t(b + B.attnOutput + ".weight", [w, w], n.attention(j, "out", bias: false), flax ? .transpose : copy, .weight,
                          flax ? [c.heads, hd, w] : [w, w]))
-            out.append(t(b + "attn_out.bias", [w], n.attention(j, "out", bias: true), copy, .other, [w]))
+            out.append(t(b + B.attnOutput + ".bias", [w], n.attention(j, "out", bias: true), copy, .other, [w]))
             // fc1 (Dense_0) → ffn_up, fc2 (Dense_1) → ffn_down; Flax Dense kernels are (in, out), HF (out, in).
-            out.append(t(b + "ffn_up.weight", [w, ff], n.mlp(j, up: true, bias: false), flax ? .transpose : copy, .weight,
+            out.append(t(b + B.ffnUp + ".weight", [w, ff], n.mlp(j, up: true, bias: false), flax ? .transpose : copy, .weight,
                          flax ? [w, ff] : [ff, w]))
-            out.append(t(b + "ffn_up.bias", [ff], n.mlp(j, up: true, bias: true), copy, .other, [ff]))
-            out.append(t(b + "ffn_down.weight", [ff, w], n.mlp(j, up: false, bias: false), flax ? .transpose : copy, .weight,
+            out.append(t(b + B.ffnUp + ".bias", [ff], n.mlp(j, up: true, bias: true), copy, .other, [ff]))
+            out.append(t(b + B.ffnDown + ".weight", [ff, w], n.mlp(j, up: false, bias: false), flax ? .transpose : copy, .weight,
                          flax ? [ff, w] : [w, ff]))
-            out.append(t(b + "ffn_down.bias", [w], n.mlp(j, up: false, bias: true), copy, .other, [w]))
+            out.append(t(b + B.ffnDown + ".bias", [w], n.mlp(j, up: false, bias: true), copy, .other, [w]))
         }
-        return out.sorted { Gemma3Vision.precedes($0.name, $1.name) }
-    }
-
-    /// Tensors outside `v.blk.N.` first, by name, then by block number and by name (as TensorOrder does for `blk.N.`).
-    static func precedes(_ a: String, _ b: String) -> Bool {
-        func block(_ s: String) -> Int { s.hasPrefix("v.") ? TensorOrder.layer(of: String(s.dropFirst(2))) : -1 }
-        let (ba, bb) = (block(a), block(b))
-        if ba != bb { return ba < bb }
-        return Array(a.utf8).lexicographicallyPrecedes(Array(b.utf8))
+        // Tensors outside `v.blk.N.` first, by name, then by block number and by name.
+        return TensorOrder.sorted(out, layerPrefix: V.blockPrefix, name: \.name)
     }
 
     /// In the order llama.cpp's `convert_hf_to_gguf.py --mmproj` writes them: the writer's architecture, `set_type`,
@@ -252,30 +209,32 @@ public struct Gemma3Vision: VisionProjector, Equatable {
     /// quantization version.
     public func metadata(modelName: String, fileType: UInt32) -> [GGUFMetadataEntry] {
         let c = config
+        typealias Clip = GGUFKey.Clip
+        typealias V = GGUFKey.Clip.Vision
         var m: [GGUFMetadataEntry] = [
-            .init("general.architecture", .string("clip")),
-            .init("general.type", .string("mmproj")),
-            .init("general.name", .string(modelName)),
-            .init("general.file_type", .uint32(fileType)),
-            .init("clip.has_vision_encoder", .bool(true)),
-            .init("clip.vision.projection_dim", .uint32(UInt32(c.projectionDim))),
-            .init("clip.vision.image_size", .uint32(UInt32(c.imageSize))),
-            .init("clip.vision.patch_size", .uint32(UInt32(c.patchSize))),
-            .init("clip.vision.embedding_length", .uint32(UInt32(c.width))),
-            .init("clip.vision.feed_forward_length", .uint32(UInt32(c.feedForward))),
-            .init("clip.vision.block_count", .uint32(UInt32(c.depth))),
-            .init("clip.vision.attention.head_count", .uint32(UInt32(c.heads))),
-            .init("clip.vision.image_mean", .array(.float32(c.imageMean))),
-            .init("clip.vision.image_std", .array(.float32(c.imageStd))),
-            .init("clip.projector_type", .string("gemma3")),
-            .init("clip.vision.attention.layer_norm_epsilon", .float32(c.layerNormEpsilon)),
-            .init("clip.use_gelu", .bool(true)),
+            .init(GGUFKey.architecture, .string(Clip.architecture)),
+            .init(GGUFKey.type, .string("mmproj")),
+            .init(GGUFKey.name, .string(modelName)),
+            .init(GGUFKey.fileType, .uint32(fileType)),
+            .init(Clip.hasVisionEncoder, .bool(true)),
+            .init(V.projectionDim, .uint32(UInt32(c.projectionDim))),
+            .init(V.imageSize, .uint32(UInt32(c.imageSize))),
+            .init(V.patchSize, .uint32(UInt32(c.patchSize))),
+            .init(V.embeddingLength, .uint32(UInt32(c.width))),
+            .init(V.feedForwardLength, .uint32(UInt32(c.feedForward))),
+            .init(V.blockCount, .uint32(UInt32(c.depth))),
+            .init(V.headCount, .uint32(UInt32(c.heads))),
+            .init(V.imageMean, .array(.float32(c.imageMean))),
+            .init(V.imageStd, .array(.float32(c.imageStd))),
+            .init(Clip.projectorType, .string("gemma3")),
+            .init(V.layerNormEpsilon, .float32(c.layerNormEpsilon)),
+            .init(Clip.useGELU, .bool(true)),
         ]
         // llama.cpp's loader defaults n_merge to 4 for gemma3 and reads this key only when present.
         if c.poolFactor > 0 && c.poolFactor != 4 {
-            m.append(.init("clip.vision.projector.scale_factor", .uint32(UInt32(c.poolFactor))))
+            m.append(.init(V.projectorScaleFactor, .uint32(UInt32(c.poolFactor))))
         }
-        m.append(.init("general.quantization_version", .uint32(2)))
+        m.append(.init(GGUFKey.quantizationVersion, .uint32(ggmlQuantizationVersion)))
         return m
     }
 }

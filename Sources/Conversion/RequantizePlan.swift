@@ -10,12 +10,12 @@ public enum RequantizePlan {
     /// change type needs `allowRequantize` (llama-quantize's `--allow-requantize`); `warnings` says which ones.
     public static func make(_ gguf: GGUFFile, mix: QuantMix, allowRequantize: Bool) throws
         -> (plan: ConversionPlan, metadata: [GGUFMetadataEntry], warnings: [String]) {
-        let arch = gguf.metadata[key: "general.architecture"]?.stringValue ?? ""
-        func u(_ key: String) -> Int { gguf.metadata[key: "\(arch).\(key)"]?.intValue ?? 0 }
-        let model = QuantModelInfo(architecture: arch, layerCount: u("block_count"), headCount: u("attention.head_count"),
-                                   headCountKV: u("attention.head_count_kv"), expertCount: u("expert_count"))
-        let order = QuantMix.llamaOrder(gguf.tensorInfos.map(\.name))
-        let infos = order.map { gguf.tensorInfos[$0] }
+        let arch = gguf.metadata[key: GGUFKey.architecture]?.stringValue ?? ""
+        let k = GGUFKey.Model(arch)
+        func u(_ key: String) -> Int { gguf.metadata[key: key]?.intValue ?? 0 }
+        let model = QuantModelInfo(architecture: arch, layerCount: u(k.blockCount), headCount: u(k.headCount),
+                                   headCountKV: u(k.headCountKV), expertCount: u(k.expertCount))
+        let infos = TensorOrder.sorted(gguf.tensorInfos, name: \.name)
         let types: [GGMLType]
         do throws(KilnError) {
             types = try mix.types(for: infos.map { QuantTensor(name: $0.name, ne: $0.ne, sourceType: $0.type) }, model: model)
@@ -46,8 +46,8 @@ public enum RequantizePlan {
             warnings.append("warning: requantizing \(requantized.count) already-quantized tensors; quantization error compounds (start from F32/F16/BF16 for best quality)")
         }
         var metadata = gguf.metadata
-        metadata.set("general.quantization_version", .uint32(2))
-        metadata.set("general.file_type", .uint32(mix.fileType))
+        metadata.set(GGUFKey.quantizationVersion, .uint32(ggmlQuantizationVersion))
+        metadata.set(GGUFKey.fileType, .uint32(mix.fileType))
         return (ConversionPlan(tensors: planned, fileType: mix.fileType), metadata, warnings)
     }
 }

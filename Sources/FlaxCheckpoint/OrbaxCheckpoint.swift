@@ -120,7 +120,7 @@ public final class OrbaxCheckpoint: TensorSource {
             let key = name + "/" + file
             do {
                 let meta: ZarrArrayMeta? = try store.withValue(key) { bytes in
-                    let json = try JSON.parse(bytes, file: store.fileHolding(key))
+                    let json = try JSONValue.parse(bytes, file: store.fileHolding(key))
                     return file == ".zarray" ? try ZarrV2Metadata.parse(json) : try ZarrV3Metadata.parse(json)
                 }
                 if let meta { return meta }

@@ -11,8 +11,8 @@ struct OrbaxMetadata: Sendable {
     static let arrayValueTypes: Set<String> = ["jax.Array", "np.ndarray", "scalar"]
 
     static func parse(_ bytes: UnsafeRawBufferPointer, file: String) throws(KilnError) -> OrbaxMetadata {
-        let json: JSON
-        do { json = try JSON.parse(bytes, file: file) } catch {
+        let json: JSONValue
+        do { json = try JSONValue.parse(bytes, file: file) } catch {
             var e = error
             e.file = file
             throw e

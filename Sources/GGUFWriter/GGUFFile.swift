@@ -64,7 +64,7 @@ public final class GGUFFile: TensorSource, @unchecked Sendable {
         self.metadata = metadata
 
         var alignment = GGUFFile.defaultAlignment
-        if let a = metadata[key: "general.alignment"] {
+        if let a = metadata[key: GGUFKey.alignment] {
             guard case .uint32(let v) = a, v > 0, v & (v - 1) == 0 else {
                 throw KilnError(.invalid, "general.alignment must be a UINT32 power of two, found \(a)", file: path)
             }

@@ -19,7 +19,7 @@ public final class GGUFStreamWriter {
     public init(path: String, metadata: [GGUFMetadataEntry], tensors: [GGUFTensorInfo], inputs: [String] = []) throws {
         self.path = path
         var alignment = GGUFFile.defaultAlignment
-        if let a = metadata[key: "general.alignment"] {
+        if let a = metadata[key: GGUFKey.alignment] {
             guard case .uint32(let v) = a, v > 0, v & (v - 1) == 0 else {
                 throw KilnError(.usage, "general.alignment must be a UINT32 power of two", file: path)
             }

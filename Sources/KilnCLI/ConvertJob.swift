@@ -4,7 +4,7 @@ import Foundation
 import GGUFWriter
 import KilnCore
 import QuantCore
-import RefInference
+import Tokenizers
 
 /// Everything `convert` can be asked to do, independent of argument parsing.
 public struct ConvertOptions: Sendable {
@@ -43,7 +43,7 @@ public enum ConvertJob {
 
     /// GGUF → GGUF with a llama-quantize type mix (`--type` names a preset such as Q4_K_M or a type such as Q8_0).
     static func requantize(_ gguf: GGUFFile, options o: ConvertOptions) throws -> String {
-        let name = o.type.lowercased() == "auto" ? gguf.metadata[key: "general.file_type"].flatMap { $0.intValue }.flatMap { QuantMix.preset(fileType: UInt32($0))?.name } ?? "F16" : o.type
+        let name = o.type.lowercased() == "auto" ? gguf.metadata[key: GGUFKey.fileType].flatMap { $0.intValue }.flatMap { QuantMix.preset(fileType: UInt32($0))?.name } ?? "F16" : o.type
         guard var mix = QuantMix.preset(named: name) else {
             throw KilnError(.usage, "unknown --type '\(o.type)' for a GGUF input (one of " + QuantMix.presetNames.joined(separator: ", ") + ")")
         }
@@ -77,7 +77,7 @@ public enum ConvertJob {
             guard let t = GGMLType.named(e) else { throw KilnError(.usage, "unknown --embedding-type '\(e)'") }
             r.embedding = t
         }
-        r.overrides = try o.tensorTypes.map(TypeRequest.parseOverride)
+        r.overrides = try o.tensorTypes.map { spec throws(KilnError) in try TensorTypeOverride(parsing: spec) }
         return r
     }
 
@@ -106,8 +106,8 @@ public enum ConvertJob {
         let name = options.modelName ?? defaultModelName(source, input: input)
         var metadata = arch.metadata(modelName: name)
         metadata.append(contentsOf: arch.tokenizerMetadata(vocabulary))
-        metadata.append(GGUFMetadataEntry("general.quantization_version", .uint32(2)))
-        metadata.append(GGUFMetadataEntry("general.file_type", .uint32(plan.fileType)))
+        metadata.append(GGUFMetadataEntry(GGUFKey.quantizationVersion, .uint32(ggmlQuantizationVersion)))
+        metadata.append(GGUFMetadataEntry(GGUFKey.fileType, .uint32(plan.fileType)))
 
         let progress = ProgressBar("converting", total: plan.tensors.reduce(0) { $0 + $1.tensor.elementCount }, enabled: options.progress)
         let executor = PlanExecutor(threads: options.threads, progress: progress)

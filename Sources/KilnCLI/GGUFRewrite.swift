@@ -12,7 +12,7 @@ public enum GGUFRewrite {
                                                role: info.ne.count == 1 ? .norm : .weight),
                           type: info.type, mode: .passthrough)
         }
-        let fileType = UInt32(gguf.metadata[key: "general.file_type"]?.intValue ?? 0)
+        let fileType = UInt32(gguf.metadata[key: GGUFKey.fileType]?.intValue ?? 0)
         let plan = ConversionPlan(tensors: tensors, fileType: fileType)
         let bar = ProgressBar("writing", total: tensors.reduce(0) { $0 + $1.tensor.elementCount }, enabled: progress)
         _ = try PlanExecutor(threads: threads, progress: bar)

@@ -1,7 +1,9 @@
 import ArgumentParser
+import ChatKit
 import GGUFWriter
 import KilnCore
 import RefInference
+import Tokenizers
 
 @main
 struct ChatCommand: ParsableCommand {
@@ -36,20 +38,20 @@ struct ChatCommand: ParsableCommand {
         }
         var engineOptions = EngineOptions(threads: options.threads, contextLength: options.ctx,
                                           path: options.reference ? .reference : .fast, batchSize: options.batch)
-        if let trained = file.metadata[key: "gemma3.context_length"]?.intValue { engineOptions.contextLength = min(options.ctx, trained) }
+        if let trained = file.metadata[key: GGUFKey.Model(GemmaConfig.architecture).contextLength]?.intValue { engineOptions.contextLength = min(options.ctx, trained) }
         let engine = try GemmaEngine(gguf: file, options: engineOptions)
-        let session = ChatSession(engine: engine, tokenizer: tokenizer, options: options)
+        let session = ChatSession(engine: engine, tokenizer: tokenizer, settings: options.settings)
         if let out = options.dumpLogits {
-            try session.dumpLogits(prompt: options.prompt ?? "", to: out, modelPath: model)
+            try session.dumpLogits(prompt: options.prompt ?? "", tokenList: options.tokens, to: out, modelPath: model)
             return
         }
-        if let template = file.metadata[key: "tokenizer.chat_template"]?.stringValue, !options.raw,
+        if let template = file.metadata[key: GGUFKey.Tokenizer.chatTemplate]?.stringValue, !options.raw,
            !GemmaChatFormat.isGemmaTemplate(template) {
             Terminal.error("warning: the file's chat template is not Gemma's; using the built-in Gemma 3 format")
         }
         if let prompt = options.prompt {
-            try session.reply(to: prompt)
-            Output.write([0x0A])  // same unbuffered stream as the reply, so it lands before the stats line
+            try session.reply(to: prompt, output: Terminal.output)
+            Terminal.output([0x0A])  // same unbuffered stream as the reply, so it lands before the stats line
         } else {
             try ChatREPL(session: session).run()
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChatKit
 import RefInference
 
 /// Everything `chat` accepts besides the model path.
@@ -60,11 +61,13 @@ struct ChatOptions: ParsableArguments {
     @Option(help: "With --dump-logits: comma-separated token ids to evaluate instead of -p TEXT.")
     var tokens: String?
 
-    @Flag(help: "Use the plain Swift reference path (slow; float activations unless --llama-numerics).")
+    @Flag(help: "Use the plain Swift reference path instead of the SIMD kernels (slow; llama.cpp's rounding emulated, as on the fast path).")
     var reference = false
 
-    var samplerSettings: SamplerSettings {
-        SamplerSettings(temperature: temp, topK: topK, topP: topP, minP: minP, repeatPenalty: repeatPenalty,
-                        repeatLastN: repeatLastN, seed: seed)
+    /// The session's settings: the one place the options map onto `ChatSettings`.
+    var settings: ChatSettings {
+        ChatSettings(system: system, raw: raw, maxTokens: maxTokens,
+                     sampler: SamplerSettings(temperature: temp, topK: topK, topP: topP, minP: minP,
+                                              repeatPenalty: repeatPenalty, repeatLastN: repeatLastN, seed: seed))
     }
 }

@@ -1,3 +1,4 @@
+import ChatKit
 import Foundation
 import KilnCore
 
@@ -9,7 +10,7 @@ struct ChatREPL {
         let tty = isatty(0) == 1
         if tty { Terminal.error("chat: /reset starts over, /exit (or Ctrl-D) quits") }
         while true {
-            if tty { Output.write(Array("> ".utf8)) }
+            if tty { Terminal.output(Array("> ".utf8)) }
             guard let line = readLine(strippingNewline: true) else { break }
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             switch trimmed {
@@ -22,12 +23,12 @@ struct ChatREPL {
             default: break
             }
             do {
-                try session.reply(to: line)
+                try session.reply(to: line, output: Terminal.output)
             } catch let e as KilnError {
                 Terminal.error("\nerror: \(e); conversation reset")
                 session.reset()
             }
-            Output.write(Array("\n".utf8))
+            Terminal.output(Array("\n".utf8))
         }
     }
 }

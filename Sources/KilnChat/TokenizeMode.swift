@@ -1,6 +1,6 @@
 import Foundation
 import KilnCore
-import RefInference
+import Tokenizers
 
 /// `--tokenize`: JSON array of strings on stdin → JSON array of token-id arrays on stdout.
 enum TokenizeMode {

@@ -1,3 +1,4 @@
+import GGUFWriter
 import KilnCore
 
 /// The model hyper-parameters that llama.cpp's per-tensor type choice looks at.
@@ -42,12 +43,6 @@ public struct QuantTensor: Sendable, Hashable {
 /// A llama-quantize type mix ("Q4_K_M", "Q8_0", ...): its `general.file_type` and the per-tensor types
 /// llama.cpp's `llama_tensor_get_type` chooses (no importance matrix), plus `--tensor-type PATTERN=TYPE` overrides.
 public struct QuantMix: Sendable, Hashable {
-    /// A `--tensor-type` style override: the first pattern found in a tensor name (regex search) sets its type.
-    public struct Override: Sendable, Hashable {
-        public var pattern: String
-        public var type: GGMLType
-    }
-
     /// Canonical preset name, e.g. "Q4_K_M".
     public let name: String
     /// The `llama_ftype` written to `general.file_type`.
@@ -55,7 +50,7 @@ public struct QuantMix: Sendable, Hashable {
     /// The type most tensors get before the mix rules (`llama_ftype_get_default_type`).
     public let defaultType: GGMLType
     /// `--tensor-type` overrides, tried in order.
-    public var overrides: [Override] = []
+    public var overrides: [TensorTypeOverride] = []
     /// `--token-embedding-type`.
     public var tokenEmbeddingType: GGMLType?
     /// `--output-tensor-type`.
@@ -65,19 +60,22 @@ public struct QuantMix: Sendable, Hashable {
     /// `--leave-output-tensor` sets this to false.
     public var quantizeOutputTensor = true
 
-    private init(_ name: String, _ fileType: UInt32, _ defaultType: GGMLType) {
+    private init(_ name: String, _ fileType: LlamaFileType, _ defaultType: GGMLType) {
         self.name = name
-        self.fileType = fileType
+        self.fileType = fileType.rawValue
         self.defaultType = defaultType
     }
 
     private static let presets: [QuantMix] = [
-        QuantMix("F32", 0, .f32), QuantMix("F16", 1, .f16), QuantMix("BF16", 32, .bf16),
-        QuantMix("Q4_0", 2, .q4_0), QuantMix("Q4_1", 3, .q4_1), QuantMix("Q5_0", 8, .q5_0), QuantMix("Q5_1", 9, .q5_1),
-        QuantMix("Q8_0", 7, .q8_0), QuantMix("Q2_K", 10, .q2_K),
-        QuantMix("Q3_K_S", 11, .q3_K), QuantMix("Q3_K_M", 12, .q3_K), QuantMix("Q3_K_L", 13, .q3_K),
-        QuantMix("Q4_K_S", 14, .q4_K), QuantMix("Q4_K_M", 15, .q4_K),
-        QuantMix("Q5_K_S", 16, .q5_K), QuantMix("Q5_K_M", 17, .q5_K), QuantMix("Q6_K", 18, .q6_K),
+        QuantMix("F32", .allF32, .f32), QuantMix("F16", .mostlyF16, .f16), QuantMix("BF16", .mostlyBF16, .bf16),
+        QuantMix("Q4_0", .mostlyQ4_0, .q4_0), QuantMix("Q4_1", .mostlyQ4_1, .q4_1),
+        QuantMix("Q5_0", .mostlyQ5_0, .q5_0), QuantMix("Q5_1", .mostlyQ5_1, .q5_1),
+        QuantMix("Q8_0", .mostlyQ8_0, .q8_0), QuantMix("Q2_K", .mostlyQ2_K, .q2_K),
+        QuantMix("Q3_K_S", .mostlyQ3_K_S, .q3_K), QuantMix("Q3_K_M", .mostlyQ3_K_M, .q3_K),
+        QuantMix("Q3_K_L", .mostlyQ3_K_L, .q3_K),
+        QuantMix("Q4_K_S", .mostlyQ4_K_S, .q4_K), QuantMix("Q4_K_M", .mostlyQ4_K_M, .q4_K),
+        QuantMix("Q5_K_S", .mostlyQ5_K_S, .q5_K), QuantMix("Q5_K_M", .mostlyQ5_K_M, .q5_K),
+        QuantMix("Q6_K", .mostlyQ6_K, .q6_K),
     ]
     private static let aliases = ["Q3_K": "Q3_K_M", "Q4_K": "Q4_K_M", "Q5_K": "Q5_K_M"]
 
@@ -96,33 +94,19 @@ public struct QuantMix: Sendable, Hashable {
 
     /// Adds a `PATTERN=TYPE` override (TYPE is a ggml type name such as q8_0 or Q6_K).
     public mutating func addOverride(_ spec: String) throws(KilnError) {
-        guard let eq = spec.lastIndex(of: "=") else {
-            throw KilnError(.usage, "tensor type override '\(spec)' is not PATTERN=TYPE")
-        }
-        let pattern = String(spec[..<eq]), typeName = String(spec[spec.index(after: eq)...])
-        guard !pattern.isEmpty else { throw KilnError(.usage, "tensor type override '\(spec)' has an empty pattern") }
-        guard let type = GGMLType.named(typeName), Quantizer.canQuantize(type) else {
-            throw KilnError(.usage, "tensor type override '\(spec)': '\(typeName)' is not a type Kiln can write")
-        }
-        do { _ = try Regex(pattern) } catch {
-            throw KilnError(.usage, "tensor type override '\(spec)': invalid regular expression (\(error))")
-        }
-        overrides.append(Override(pattern: pattern, type: type))
+        overrides.append(try TensorTypeOverride(parsing: spec))
     }
 
     /// The type of every tensor, in the order given, as llama-quantize would choose it.
     /// Counters (attn_v / ffn_down indices) advance in llama.cpp's processing order, so pass the whole model.
     /// Tensors that are not quantized (norms, 1-D tensors, ...) keep their source type.
     public func types(for tensors: [QuantTensor], model: QuantModelInfo) throws(KilnError) -> [GGMLType] {
-        let compiled: [(Regex<AnyRegexOutput>, GGMLType)]
-        do { compiled = try overrides.map { (try Regex($0.pattern), $0.type) } } catch {
-            throw KilnError(.usage, "invalid tensor type override pattern (\(error))")
-        }
+        let compiled = try TensorTypeOverride.compile(overrides)
         var state = State()
         state.nAttentionV = tensors.reduce(0) { $0 + (Self.category($1.name).isAttnV ? 1 : 0) }
-        state.tiedEmbeddings = !tensors.contains { $0.name == "output.weight" }
+        state.tiedEmbeddings = !tensors.contains { $0.name == GGUFTensorName.output }
         var result = tensors.map(\.sourceType)
-        for index in Self.llamaOrder(tensors.map(\.name)) {
+        for index in TensorOrder.indices(tensors.map(\.name)) {
             result[index] = try type(for: tensors[index], model: model, state: &state, overrides: compiled)
         }
         return result
@@ -132,11 +116,8 @@ public struct QuantMix: Sendable, Hashable {
     /// keeps equal the layer number, and this agrees with `types(for:model:)`). `tiedEmbeddings`: no output.weight.
     public func type(for name: String, ne: [Int], sourceType: GGMLType = .f32, model: QuantModelInfo,
                      tiedEmbeddings: Bool) throws(KilnError) -> GGMLType {
-        let compiled: [(Regex<AnyRegexOutput>, GGMLType)]
-        do { compiled = try overrides.map { (try Regex($0.pattern), $0.type) } } catch {
-            throw KilnError(.usage, "invalid tensor type override pattern (\(error))")
-        }
-        let layer = Self.layerIndex(name) ?? 0
+        let compiled = try TensorTypeOverride.compile(overrides)
+        let layer = TensorOrder.layer(of: name) ?? 0
         var state = State()
         state.nAttentionV = model.layerCount
         state.tiedEmbeddings = tiedEmbeddings
@@ -146,34 +127,6 @@ public struct QuantMix: Sendable, Hashable {
         state.iFFNUp = layer
         return try type(for: QuantTensor(name: name, ne: ne, sourceType: sourceType), model: model, state: &state,
                         overrides: compiled)
-    }
-
-    /// Indices of `names` in llama.cpp's tensor order (`weight_name_comparer`): non-`blk.N.` tensors first,
-    /// then by layer number, then by name. llama-quantize processes and writes tensors in this order.
-    public static func llamaOrder(_ names: [String]) -> [Int] {
-        let keys = names.map { (layer: layerIndex($0) ?? -1, utf8: Array($0.utf8)) }
-        return names.indices.sorted { a, b in
-            if keys[a].layer != keys[b].layer { return keys[a].layer < keys[b].layer }
-            return keys[a].utf8.lexicographicallyPrecedes(keys[b].utf8)
-        }
-    }
-
-    /// N in a name starting with "blk.N." (what `sscanf(name, "blk.%d.")` reads).
-    static func layerIndex(_ name: String) -> Int? {
-        guard name.hasPrefix("blk.") else { return nil }
-        let rest = name.utf8.dropFirst(4)
-        var value = 0, digits = 0, sign = 1
-        var it = rest.makeIterator()
-        var c = it.next()
-        if c == UInt8(ascii: "-") || c == UInt8(ascii: "+") { sign = c == UInt8(ascii: "-") ? -1 : 1; c = it.next() }
-        while let d = c, d >= 48, d <= 57 {
-            value = value * 10 + Int(d - 48)
-            digits += 1
-            if value > Int(Int32.max) { return nil }
-            c = it.next()
-        }
-        guard digits > 0, c == UInt8(ascii: ".") else { return nil }
-        return sign * value
     }
 
     // MARK: - llama.cpp's rules
@@ -193,8 +146,8 @@ public struct QuantMix: Sendable, Hashable {
     }
 
     static func category(_ name: String) -> Category {
-        if name == "output.weight" { return .output }
-        if name == "token_embd.weight" || name == "per_layer_token_embd.weight" { return .tokenEmbd }
+        if name == GGUFTensorName.output { return .output }
+        if name == GGUFTensorName.tokenEmbedding || name == "per_layer_token_embd.weight" { return .tokenEmbd }
         if name.contains("attn_qkv.weight") { return .attnQKV }
         if name.contains("attn_kv_b.weight") { return .attnKVB }
         if name.contains("attn_v.weight") { return .attnV }
@@ -214,7 +167,7 @@ public struct QuantMix: Sendable, Hashable {
         guard dims >= 2 else { return false }
         let name = t.name
         guard name.hasSuffix("weight"), !name.contains("_norm.weight") else { return false }
-        if !quantizeOutputTensor && name == "output.weight" { return false }
+        if !quantizeOutputTensor && name == GGUFTensorName.output { return false }
         if name == "position_embd.weight" || name == "token_types.weight" { return false }
         let excluded = [
             "ffn_gate_inp.weight", "ffn_gate_tid2eid.weight", "altup", "laurel", "per_layer_model_proj",
@@ -230,7 +183,7 @@ public struct QuantMix: Sendable, Hashable {
     }
 
     private func type(for t: QuantTensor, model: QuantModelInfo, state: inout State,
-                      overrides: [(Regex<AnyRegexOutput>, GGMLType)]) throws(KilnError) -> GGMLType {
+                      overrides: TensorTypeOverride.Compiled) throws(KilnError) -> GGMLType {
         guard allowsQuantization(t) else { return t.sourceType }
         let cat = Self.category(t.name)
         if let tokenEmbeddingType, cat == .tokenEmbd { return tokenEmbeddingType }
@@ -238,10 +191,9 @@ public struct QuantMix: Sendable, Hashable {
         var newType = defaultType
         guard defaultType.isQuantized else { return newType }
         var manual = false
-        for (regex, type) in overrides where (try? regex.firstMatch(in: t.name)) != nil {
+        if let type = overrides.type(for: t.name) {
             newType = type
             manual = true
-            break
         }
         if !manual && !pure {
             newType = mixRule(newType, t, cat, model, &state)
@@ -275,7 +227,7 @@ public struct QuantMix: Sendable, Hashable {
         var newType = start
         let ft = name
         func layer(_ counter: Int) -> (Int, Int) {
-            if model.expertCount > 1, let l = Self.layerIndex(t.name) { return (l, model.layerCount) }
+            if model.expertCount > 1, let l = TensorOrder.layer(of: t.name) { return (l, model.layerCount) }
             return (counter, model.layerCount)
         }
         if cat == .output || (s.tiedEmbeddings && cat == .tokenEmbd) {

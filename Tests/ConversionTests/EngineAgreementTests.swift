@@ -4,6 +4,7 @@ import KilnCLI
 import KilnCore
 import KilnTestSupport
 import RefInference
+import Tokenizers
 import Testing
 
 /// Kiln's conversions run by llama.cpp and by Kiln's own engine must agree: llama.cpp's logits on the converted tiny

@@ -231,7 +231,7 @@ import Testing
             let ckpt = try OrbaxCheckpoint(path: copy)
             let expected = try loadExpected(caseName)
             #expect(Set(ckpt.tensors.map(\.name)) == Set(expected.keys), "\(caseName)")
-            for t in ckpt.tensors { #expect(try ckpt.withBytes(of: t) { Array($0) } == expected[t.name]!.npy.data) }
+            for t in ckpt.tensors { #expect(try ckpt.withBytes(of: t) { Array($0) } == expected[t.name]!.npy.bytes) }
         }
     }
 
@@ -272,14 +272,14 @@ final class MemoryStore: KeyValueStore, @unchecked Sendable {
 @Suite struct ChunkFuzzTests {
     /// Random shard and chunk bytes (with valid and invalid index CRCs): errors, never a trap or an overrun.
     @Test func randomShardsAndChunks() throws {
-        let v3 = try ZarrV3Metadata.parse(try JSON.parse(Array("""
+        let v3 = try ZarrV3Metadata.parse(try JSONValue.parse(Array("""
             {"zarr_format":3,"node_type":"array","shape":[5,7],"data_type":"int16","fill_value":0,
              "chunk_grid":{"name":"regular","configuration":{"chunk_shape":[4,4]}},"chunk_key_encoding":{"name":"default"},
              "codecs":[{"name":"sharding_indexed","configuration":{"chunk_shape":[2,2],
                "codecs":[{"name":"bytes","configuration":{"endian":"little"}},{"name":"zstd","configuration":{"level":3}}],
                "index_codecs":[{"name":"bytes","configuration":{"endian":"little"}},{"name":"crc32c"}]}}]}
             """.utf8), file: "t"))
-        let v2 = try ZarrV2Metadata.parse(try JSON.parse(Array("""
+        let v2 = try ZarrV2Metadata.parse(try JSONValue.parse(Array("""
             {"chunks":[3,3],"compressor":{"id":"zlib"},"dtype":"<f4","fill_value":null,"filters":null,"order":"C","shape":[5,7],"zarr_format":2}
             """.utf8), file: "t"))
         var rng = SystemRandomNumberGenerator()

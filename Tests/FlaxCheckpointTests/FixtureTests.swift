@@ -19,15 +19,15 @@ import Testing
             #expect(t.shape == e.shape, "\(t.name)")
             #expect(t.type == elementType(forNumpy: e.dtype), "\(t.name): \(t.type) vs \(e.dtype)")
             #expect(t.fileOffset == nil)
-            #expect(t.byteCount == e.npy.data.count, "\(t.name)")
+            #expect(t.byteCount == e.npy.bytes.count, "\(t.name)")
             let bytes = try ckpt.withBytes(of: t) { Array($0) }
-            #expect(bytes == e.npy.data, "\(caseName): \(t.name) differs")
+            #expect(bytes == e.npy.bytes, "\(caseName): \(t.name) differs")
             // Row ranges decode only the chunks they touch, and must equal the same slice of the whole.
             if t.rowCount >= 3 {
                 let per = t.bytesPerRow
                 for rows in [1 ..< t.rowCount, 0 ..< 1, (t.rowCount / 2) ..< (t.rowCount - 1)] where !rows.isEmpty {
                     let part = try ckpt.withBytes(of: t, rows: rows) { Array($0) }
-                    #expect(part == Array(e.npy.data[rows.lowerBound * per ..< rows.upperBound * per]), "\(t.name) rows \(rows)")
+                    #expect(part == Array(e.npy.bytes[rows.lowerBound * per ..< rows.upperBound * per]), "\(t.name) rows \(rows)")
                 }
             }
         }
@@ -89,7 +89,7 @@ import Testing
         #expect(union.storage == "ocdbt (per-process union)")
         let expected = try loadExpected("two_process")
         for t in union.tensors {
-            #expect(try union.withBytes(of: t) { Array($0) } == expected[t.name]!.npy.data)
+            #expect(try union.withBytes(of: t) { Array($0) } == expected[t.name]!.npy.bytes)
         }
     }
 
@@ -124,7 +124,7 @@ import Testing
             let rows = start ..< min(start + 3, t.rowCount)
             streamed += try ckpt.withBytes(of: t, rows: rows) { Array($0) }
         }
-        #expect(streamed == expected[name]!.npy.data)
+        #expect(streamed == expected[name]!.npy.bytes)
         #expect(per == 16 * 2)
         // The single zstd chunk is decompressed once, as a stream: every range after the first continues it.
         #expect(ckpt.chunkCache.streamContinuations == (t.rowCount + 2) / 3 - 1)
@@ -139,7 +139,7 @@ import Testing
         for start in stride(from: 0, to: t.rowCount, by: 5) {
             let rows = start ..< min(start + 7, t.rowCount)
             let part = try ckpt.withBytes(of: t, rows: rows) { Array($0) }
-            #expect(part == Array(expected["a.w"]!.npy.data[rows.lowerBound * per ..< rows.upperBound * per]))
+            #expect(part == Array(expected["a.w"]!.npy.bytes[rows.lowerBound * per ..< rows.upperBound * per]))
         }
     }
 }

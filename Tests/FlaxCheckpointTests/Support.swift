@@ -1,56 +1,15 @@
 import Foundation
 import KilnCore
+import KilnTestSupport
 @testable import FlaxCheckpoint
 
 /// fixtures/orbax/ of the repository.
-let fixturesRoot: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    for _ in 0 ..< 3 { url.deleteLastPathComponent() }
-    return url.appendingPathComponent("fixtures/orbax").path
-}()
-
-/// A NumPy .npy file (format 1.0–3.0, C order): dtype descr, shape and the raw data bytes.
-struct Npy {
-    var descr: String
-    var shape: [Int]
-    var data: [UInt8]
-
-    init(path: String) throws {
-        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-        guard bytes.count >= 10, bytes[0] == 0x93, Array(bytes[1 ..< 6]) == Array("NUMPY".utf8) else {
-            throw KilnError(.badMagic, "not an .npy file", file: path)
-        }
-        let major = bytes[6]
-        let headerLen: Int
-        let start: Int
-        if major == 1 {
-            headerLen = Int(bytes[8]) | Int(bytes[9]) << 8
-            start = 10
-        } else {
-            headerLen = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
-            start = 12
-        }
-        let header = String(decoding: bytes[start ..< start + headerLen], as: UTF8.self)
-        func field(_ name: String) -> String? {
-            guard let r = header.range(of: "'\(name)': ") else { return nil }
-            return String(header[r.upperBound...])
-        }
-        guard let d = field("descr"), let q1 = d.firstIndex(of: "'") else { throw KilnError(.invalid, "no descr", file: path) }
-        let rest = d[d.index(after: q1)...]
-        descr = String(rest[..<rest.firstIndex(of: "'")!])
-        guard field("fortran_order")?.hasPrefix("False") == true else { throw KilnError(.unsupported, "fortran order", file: path) }
-        guard let s = field("shape"), let close = s.firstIndex(of: ")") else { throw KilnError(.invalid, "no shape", file: path) }
-        shape = s[s.index(after: s.startIndex) ..< close].split(separator: ",").compactMap {
-            Int($0.trimmingCharacters(in: .whitespaces))
-        }
-        data = Array(bytes[(start + headerLen)...])
-    }
-}
+let fixturesRoot = Fixtures.path("orbax")
 
 /// One expected array of a fixture case: name → .npy, stored dtype name and shape.
 struct Expected {
     var name: String
-    var npy: Npy
+    var npy: NpyFile
     var dtype: String
     var shape: [Int]
 }
@@ -58,10 +17,10 @@ struct Expected {
 func loadExpected(_ caseName: String) throws -> [String: Expected] {
     let dir = fixturesRoot + "/" + caseName + "/expected"
     let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir + "/index.json")))
-    let json = try JSON.parse(bytes, file: dir + "/index.json")
+    let json = try JSONValue.parse(bytes, file: dir + "/index.json")
     var out: [String: Expected] = [:]
     for (name, entry) in json.objectValue ?? [] {
-        let npy = try Npy(path: dir + "/" + entry["file"]!.stringValue!)
+        let npy = try NpyFile(path: dir + "/" + entry["file"]!.stringValue!)
         out[name] = Expected(name: name, npy: npy, dtype: entry["dtype"]!.stringValue!, shape: entry["shape"]!.intList!)
     }
     return out

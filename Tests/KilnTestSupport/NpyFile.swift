@@ -32,6 +32,9 @@ public struct NpyFile {
         payload = data.subdata(in: start + headerLength ..< data.count)
     }
 
+    /// The payload as bytes.
+    public var bytes: [UInt8] { [UInt8](payload) }
+
     public var floats: [Float] {
         precondition(descr == "<f4")
         return payload.withUnsafeBytes { b in (0 ..< b.count / 4).map { Float(bitPattern: b.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)) } }

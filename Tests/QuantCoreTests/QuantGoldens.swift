@@ -1,4 +1,5 @@
 import KilnCore
+import KilnTestSupport
 
 /// Reader for fixtures/quant (format documented in scripts/gen_quant_goldens.py).
 struct QuantGoldens {
@@ -17,11 +18,7 @@ struct QuantGoldens {
         let reference: [UInt8]?
     }
 
-    static let directory: String = {
-        var parts = String(#filePath).split(separator: "/", omittingEmptySubsequences: false)
-        parts.removeLast(3)   // QuantGoldens.swift, QuantCoreTests, Tests
-        return parts.joined(separator: "/") + "/fixtures/quant"
-    }()
+    static let directory = Fixtures.path("quant")
 
     static let inputs: [Input] = {
         let file = try! MappedFile(path: directory + "/inputs.bin")

@@ -1,4 +1,5 @@
 import Foundation
+import GGUFWriter
 import KilnCore
 import Testing
 @testable import QuantCore
@@ -83,9 +84,9 @@ struct QuantMixTests {
     func order() {
         let names = golden.tensors.map(\.name)
         let shuffled = names.reversed().map { $0 }
-        #expect(QuantMix.llamaOrder(shuffled).map { shuffled[$0] } == names)
-        #expect(QuantMix.layerIndex("blk.17.ffn_up.weight") == 17)
-        #expect(QuantMix.layerIndex("blkx.1.a") == nil)
+        #expect(TensorOrder.indices(shuffled).map { shuffled[$0] } == names)
+        #expect(TensorOrder.layer(of: "blk.17.ffn_up.weight") == 17)
+        #expect(TensorOrder.layer(of: "blkx.1.a") == nil)
     }
 
     @Test("PATTERN=TYPE overrides win, then the shape fallback applies")

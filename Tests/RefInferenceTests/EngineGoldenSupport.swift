@@ -24,11 +24,14 @@ struct EngineGoldens {
         var greedy: [Step]
     }
     var model: String
+    /// sha256 of the file llama.cpp ran (recorded for the variants Kiln's convert makes), nil for older goldens.
+    var modelSHA256: String?
     var cases: [Case]
 
     init(_ relative: String) throws {
         let doc = try #require(try Fixtures.json(relative) as? [String: Any])
         model = doc["model"] as? String ?? ""
+        modelSHA256 = doc["model_sha256"] as? String
         let raw = try #require(doc["cases"] as? [[String: Any]])
         cases = raw.map { c in
             let positions = (c["positions"] as! [[String: Any]]).map { p in

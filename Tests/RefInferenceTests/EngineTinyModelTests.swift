@@ -228,10 +228,4 @@ import Testing
         var p = Sampler(SamplerSettings(temperature: 0, repeatPenalty: 2, repeatLastN: 4))
         #expect(p.sample(logits, history: [1]) == 2)
     }
-
-    @Test func chatFormat() {
-        #expect(GemmaChatFormat.userTurn(" Hi ", system: "Be brief.") == "<start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\n")
-        #expect(GemmaChatFormat.userTurn("Again", closingPreviousModelTurn: true) == "<end_of_turn>\n<start_of_turn>user\nAgain<end_of_turn>\n<start_of_turn>model\n")
-        #expect(GemmaChatFormat.isGemmaTemplate(GemmaChatTemplate.gemma3))
-    }
 }

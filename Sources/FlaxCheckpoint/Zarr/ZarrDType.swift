@@ -53,7 +53,7 @@ enum ZarrDType {
     }
 
     /// The little-endian bytes of one element equal to a JSON `fill_value` (null → zeros).
-    static func fillBytes(_ v: JSON?, type: ElementType) throws(KilnError) -> [UInt8] {
+    static func fillBytes(_ v: JSONValue?, type: ElementType) throws(KilnError) -> [UInt8] {
         let size = type.blockBytes
         guard let v, !v.isNull else { return [UInt8](repeating: 0, count: size) }
         func le<T: FixedWidthInteger>(_ x: T) -> [UInt8] { withUnsafeBytes(of: x.littleEndian) { Array($0) } }

@@ -2,7 +2,7 @@ import KilnCore
 
 /// Parses a zarr v2 `.zarray` document (§4.1).
 enum ZarrV2Metadata {
-    static func parse(_ json: JSON) throws(KilnError) -> ZarrArrayMeta {
+    static func parse(_ json: JSONValue) throws(KilnError) -> ZarrArrayMeta {
         guard json.objectValue != nil else { throw KilnError(.invalid, "bad JSON: .zarray is not an object") }
         guard json["zarr_format"]?.intValue == 2 else { throw KilnError(.unsupported, ".zarray with zarr_format other than 2") }
         guard let shape = json["shape"]?.intList else { throw KilnError(.invalid, ".zarray has no valid 'shape'") }

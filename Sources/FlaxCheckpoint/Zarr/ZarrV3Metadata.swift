@@ -2,7 +2,7 @@ import KilnCore
 
 /// Parses a zarr v3 `zarr.json` array document (§5): `bytes` + `zstd`/`gzip`/`crc32c`, and `sharding_indexed`.
 enum ZarrV3Metadata {
-    static func parse(_ json: JSON) throws(KilnError) -> ZarrArrayMeta {
+    static func parse(_ json: JSONValue) throws(KilnError) -> ZarrArrayMeta {
         guard json.objectValue != nil else { throw KilnError(.invalid, "bad JSON: zarr.json is not an object") }
         guard json["zarr_format"]?.intValue == 3 else { throw KilnError(.unsupported, "zarr.json with zarr_format other than 3") }
         if let nt = json["node_type"]?.stringValue, nt != "array" {
@@ -37,7 +37,7 @@ enum ZarrV3Metadata {
     }
 
     /// A codec chain: optional identity transposes, then `bytes` or `sharding_indexed`, then bytes-to-bytes codecs.
-    static func pipeline(_ list: [JSON], type: ElementType, allowSharding: Bool) throws(KilnError) -> ([ZarrBytesCodec], ZarrShardLayout?) {
+    static func pipeline(_ list: [JSONValue], type: ElementType, allowSharding: Bool) throws(KilnError) -> ([ZarrBytesCodec], ZarrShardLayout?) {
         var sawArrayToBytes = false
         var shard: ZarrShardLayout?
         var codecs: [ZarrBytesCodec] = []

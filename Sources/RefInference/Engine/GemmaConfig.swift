@@ -55,38 +55,42 @@ public struct GemmaConfig: Sendable, Equatable {
         self.trainedContext = trainedContext
     }
 
+    /// The `general.architecture` this engine runs (llama.cpp's `LLM_ARCH_GEMMA3` name).
+    public static let architecture = "gemma3"
+
     /// Reads `gemma3.*` keys (architecture must be gemma3). `vocabularySize` comes from the token list or the
     /// embedding tensor, whichever the caller knows.
     public init(metadata: [GGUFMetadataEntry], vocabularySize: Int, file: String? = nil) throws(KilnError) {
-        let arch = metadata[key: "general.architecture"]?.stringValue ?? "gemma3"
-        guard arch == "gemma3" else {
+        let arch = metadata[key: GGUFKey.architecture]?.stringValue ?? Self.architecture
+        guard arch == Self.architecture else {
             throw KilnError(.unsupported, "architecture '\(arch)' is not gemma3", file: file)
         }
-        func int(_ k: String) -> Int? { metadata[key: "gemma3.\(k)"]?.intValue }
-        func float(_ k: String) -> Float? { metadata[key: "gemma3.\(k)"]?.doubleValue.map { Float($0) } }
-        func need(_ k: String) throws(KilnError) -> Int {
-            guard let v = int(k), v > 0 else { throw KilnError(.notFound, "missing or invalid gemma3.\(k)", file: file) }
+        let k = GGUFKey.Model(Self.architecture)
+        func int(_ key: String) -> Int? { metadata[key: key]?.intValue }
+        func float(_ key: String) -> Float? { metadata[key: key]?.doubleValue.map { Float($0) } }
+        func need(_ key: String) throws(KilnError) -> Int {
+            guard let v = int(key), v > 0 else { throw KilnError(.notFound, "missing or invalid \(key)", file: file) }
             return v
         }
-        let nEmbd = try need("embedding_length")
-        let nHead = try need("attention.head_count")
-        let headDim = int("attention.key_length") ?? nEmbd / nHead
+        let nEmbd = try need(k.embeddingLength)
+        let nHead = try need(k.headCount)
+        let headDim = int(k.keyLength) ?? nEmbd / nHead
         var pattern = 6
-        if let p = int("attention.sliding_window_pattern"), p > 0 { pattern = p }
-        let factor = float("rope.scaling.factor") ?? 0
-        let layers = try need("block_count")
+        if let p = int(k.slidingWindowPattern), p > 0 { pattern = p }
+        let factor = float(k.ropeScalingFactor) ?? 0
+        let layers = try need(k.blockCount)
         // llama.cpp: LLM_TYPE_27B ⇔ 62 layers for gemma3; its attention scale uses n_embd / n_head.
         let scale: Float = layers == 62 ? 1 / (Float(nEmbd / nHead)).squareRoot() : 1 / Float(headDim).squareRoot()
-        let softcap = float("final_logit_softcapping")
-        self.init(embeddingLength: nEmbd, layerCount: layers, feedForwardLength: try need("feed_forward_length"),
-                  headCount: nHead, headCountKV: int("attention.head_count_kv") ?? nHead, headDim: headDim,
-                  valueDim: int("attention.value_length"),
-                  rmsEpsilon: float("attention.layer_norm_rms_epsilon") ?? 1e-6,
-                  ropeBaseGlobal: float("rope.freq_base") ?? 10_000, ropeBaseLocal: float("rope.freq_base_swa") ?? 10_000,
-                  ropeScaleGlobal: factor > 0 ? 1 / factor : 1, slidingWindow: int("attention.sliding_window") ?? 0,
+        let softcap = float(k.finalLogitSoftcapping)
+        self.init(embeddingLength: nEmbd, layerCount: layers, feedForwardLength: try need(k.feedForwardLength),
+                  headCount: nHead, headCountKV: int(k.headCountKV) ?? nHead, headDim: headDim,
+                  valueDim: int(k.valueLength),
+                  rmsEpsilon: float(k.layerNormRMSEpsilon) ?? 1e-6,
+                  ropeBaseGlobal: float(k.ropeFreqBase) ?? 10_000, ropeBaseLocal: float(k.ropeFreqBaseSWA) ?? 10_000,
+                  ropeScaleGlobal: factor > 0 ? 1 / factor : 1, slidingWindow: int(k.slidingWindow) ?? 0,
                   slidingWindowPattern: pattern, attentionScale: scale,
                   finalLogitSoftcap: (softcap ?? 0) != 0 ? softcap : nil,
-                  vocabularySize: vocabularySize, trainedContext: int("context_length") ?? 8192)
+                  vocabularySize: vocabularySize, trainedContext: int(k.contextLength) ?? 8192)
         guard headCount % headCountKV == 0 else {
             throw KilnError(.invalid, "head_count \(headCount) is not a multiple of head_count_kv \(headCountKV)", file: file)
         }

@@ -57,7 +57,7 @@ public final class GemmaEngine: @unchecked Sendable {
 
     /// A model over a GGUF file's blocks (memory-mapped, never dequantized as a whole).
     public convenience init(gguf file: GGUFFile, options: EngineOptions = EngineOptions()) throws(KilnError) {
-        let embd = try file.tensorInfo(named: "token_embd.weight")
+        let embd = try file.tensorInfo(named: GGUFTensorName.tokenEmbedding)
         let config = try GemmaConfig(metadata: file.metadata, vocabularySize: embd.ne.count > 1 ? embd.ne[1] : 0, file: file.path)
         try self.init(config: config, weights: try GemmaWeights(gguf: file, config: config), options: options, file: file)
     }
@@ -97,13 +97,7 @@ public final class GemmaEngine: @unchecked Sendable {
     /// Evaluates `tokens` at the current position (in batches of `options.batchSize`) and returns the logits of the
     /// last token (`vocabularySize` floats), or with `allLogits` those of every token (`tokens.count × vocabularySize`).
     public func evaluate(_ tokens: [Int32], allLogits: Bool = false) throws(KilnError) -> [Float] {
-        guard !tokens.isEmpty else { throw KilnError(.usage, "no tokens to evaluate") }
-        guard position + tokens.count <= options.contextLength else {
-            throw KilnError(.usage, "context full: \(position) + \(tokens.count) tokens exceed --ctx \(options.contextLength)")
-        }
-        if let bad = tokens.first(where: { $0 < 0 || Int($0) >= config.vocabularySize }) {
-            throw KilnError(.usage, "token id \(bad) is outside the vocabulary (\(config.vocabularySize))")
-        }
+        try checkEvaluable(tokens)
         var out: [Float] = []
         if allLogits { out.reserveCapacity(tokens.count * config.vocabularySize) }
         var start = 0
@@ -117,17 +111,39 @@ public final class GemmaEngine: @unchecked Sendable {
         return out
     }
 
+    /// Evaluates `tokens` at the current position (in batches of `options.batchSize`) and returns the final hidden
+    /// state of every token after the output norm (`tokens.count × n_embd`), for `logits(normedHidden:count:)` to
+    /// turn into logits a block of positions at a time.
+    public func finalHidden(_ tokens: [Int32]) throws(KilnError) -> [Float] {
+        try checkEvaluable(tokens)
+        var out: [Float] = []
+        out.reserveCapacity(tokens.count * config.embeddingLength)
+        var start = 0
+        while start < tokens.count {
+            let chunk = Array(tokens[start ..< min(tokens.count, start + options.batchSize)])
+            out.append(contentsOf: rmsNorm(hidden(chunk), weight: weights.outputNorm))
+            start += chunk.count
+        }
+        return out
+    }
+
+    /// Throws unless `tokens` is non-empty, fits the context after `position` and holds only vocabulary ids.
+    func checkEvaluable(_ tokens: [Int32]) throws(KilnError) {
+        guard !tokens.isEmpty else { throw KilnError(.usage, "no tokens to evaluate") }
+        guard position + tokens.count <= options.contextLength else {
+            throw KilnError(.usage, "context full: \(position) + \(tokens.count) tokens exceed --ctx \(options.contextLength)")
+        }
+        if let bad = tokens.first(where: { $0 < 0 || Int($0) >= config.vocabularySize }) {
+            throw KilnError(.usage, "token id \(bad) is outside the vocabulary (\(config.vocabularySize))")
+        }
+    }
+
     enum LogitRows { case none, last, all }
 
     /// One forward pass of `tokens` at `position...`; advances `position`.
     func forward(_ tokens: [Int32], logitsFor which: LogitRows) -> [Float] {
-        let c = config, T = tokens.count, d = c.embeddingLength
-        var x = embed(tokens)
-        let positions = position ..< position + T
-        for il in 0 ..< c.layerCount {
-            x = layer(il, x, positions: positions)
-        }
-        position += T
+        let T = tokens.count, d = config.embeddingLength
+        let x = hidden(tokens)
         let rows: Range<Int>
         switch which {
         case .none: return []
@@ -136,6 +152,17 @@ public final class GemmaEngine: @unchecked Sendable {
         }
         let sel = Array(x[rows.lowerBound * d ..< rows.upperBound * d])
         return logits(fromHidden: sel, count: rows.count)
+    }
+
+    /// The last layer's output for `tokens` at `position...` (before the output norm); advances `position`.
+    func hidden(_ tokens: [Int32]) -> [Float] {
+        var x = embed(tokens)
+        let positions = position ..< position + tokens.count
+        for il in 0 ..< config.layerCount {
+            x = layer(il, x, positions: positions)
+        }
+        position += tokens.count
+        return x
     }
 
     // MARK: Stages (public for teacher-forced verification against llama.cpp's per-layer dumps)
@@ -230,30 +257,9 @@ public final class GemmaEngine: @unchecked Sendable {
                 for job in range {
                     let t = job / H, h = job % H, kvh = h / group
                     let p = positions.lowerBound + t
-                    let lo = sliding ? max(0, p - window + 1) : 0
-                    let qv = qp.p + (t * H + h) * hd
-                    var mx = -Float.infinity
-                    for j in lo ... p {
-                        let kv = kp.p + (j * Hkv + kvh) * hd
-                        var s: Float = 0
-                        if fast { s = ck_dot_f32(qv, kv, Int64(hd)) } else { for i in 0 ..< hd { s += qv[i] * kv[i] } }
-                        scores[j] = s
-                        mx = max(mx, s)
-                    }
-                    var sum: Double = 0
-                    for j in lo ... p {
-                        let e = expf(scores[j] - mx)
-                        scores[j] = e
-                        sum += Double(e)
-                    }
-                    let inv = Float(1 / sum)
-                    for j in lo ... p { scores[j] *= inv }
-                    if roundProbs { ck_round_f16(scores + lo, Int64(p - lo + 1)) }
-                    let o = op.p + (t * H + h) * vd
-                    for j in lo ... p {
-                        let vv = vp.p + (j * Hkv + kvh) * vd
-                        if fast { ck_axpy_f32(o, vv, scores[j], Int64(vd)) } else { for i in 0 ..< vd { o[i] += scores[j] * vv[i] } }
-                    }
+                    GemmaNumerics.attend(query: qp.p + (t * H + h) * hd, keys: kp.p + kvh * hd, values: vp.p + kvh * vd,
+                                         stride: Hkv, rows: (sliding ? max(0, p - window + 1) : 0) ... p, headDim: hd, valueDim: vd,
+                                         scores: scores, simd: fast, roundProbabilities: roundProbs, into: op.p + (t * H + h) * vd)
                 }
             }
         } }
@@ -292,7 +298,13 @@ public final class GemmaEngine: @unchecked Sendable {
 
     /// Output norm, output projection and optional soft-cap for `count` hidden rows.
     public func logits(fromHidden x: [Float], count: Int) -> [Float] {
-        var l = matmul(weights.output, rmsNorm(x, weight: weights.outputNorm))
+        logits(normedHidden: rmsNorm(x, weight: weights.outputNorm), count: count)
+    }
+
+    /// Output projection and optional soft-cap for `count` rows already through the output norm (`finalHidden`):
+    /// `count × vocabularySize` logits.
+    public func logits(normedHidden x: [Float], count: Int) -> [Float] {
+        var l = matmul(weights.output, x)
         if let cap = config.finalLogitSoftcap {
             let inv = 1 / cap
             for i in l.indices { l[i] = tanhf(l[i] * inv) * cap }

@@ -52,54 +52,71 @@ public struct GemmaWeights: Sendable {
             } catch { throw error.inFile(file.path).inTensor(name) }
             return out
         }
-        try self.init(config: config, matrix: matrix, vector: vector, hasOutput: (try? info("output.weight")) != nil)
+        try self.init(config: config, matrix: matrix, vector: vector, hasOutput: (try? info(GGUFTensorName.output)) != nil)
     }
 
     /// Float32 copies of the weights of any source that uses GGUF tensor names (each tensor is decoded with
     /// QuantCore, so any stored type works). Costs 4 bytes per weight of memory.
     public init(source: any TensorSource, config: GemmaConfig) throws {
-        func floats(_ name: String, _ count: Int) throws -> [Float] {
-            let t = try source.tensor(named: name)
-            guard t.elementCount == count else {
-                throw KilnError(.invalid, "\(t.elementCount) elements where \(count) were expected", file: source.path, tensor: name)
-            }
-            var out = [Float](repeating: 0, count: count)
-            try source.withBytes(of: t) { bytes in
-                try out.withUnsafeMutableBufferPointer { b in try Quantizer.dequantize(t.type, bytes, count: count, into: b) }
-            }
-            return out
-        }
-        let hasOutput = source.tensors.contains { $0.name == "output.weight" }
-        try self.init(config: config,
-                      matrix: { name, rows, columns in FloatWeightMatrix(rows: rows, columns: columns, values: try floats(name, rows * columns)) },
-                      vector: { name, n in try floats(name, n) }, hasOutput: hasOutput)
+        let hasOutput = source.tensors.contains { $0.name == GGUFTensorName.output }
+        try self.init(config: config, matrix: source.floatMatrix, vector: source.floats, hasOutput: hasOutput)
     }
 
     /// Assembles the weights from two loaders (by GGUF name and expected shape).
     public init<E: Error>(config c: GemmaConfig, matrix: (String, Int, Int) throws(E) -> any WeightMatrix,
                           vector: (String, Int) throws(E) -> [Float], hasOutput: Bool) throws(E) {
-        let d = c.embeddingLength, hd = c.headDim, vd = c.valueDim
-        tokenEmbedding = try matrix("token_embd.weight", c.vocabularySize, d)
-        output = hasOutput ? try matrix("output.weight", c.vocabularySize, d) : tokenEmbedding
-        outputNorm = try vector("output_norm.weight", d)
+        let d = c.embeddingLength
+        tokenEmbedding = try matrix(GGUFTensorName.tokenEmbedding, c.vocabularySize, d)
+        output = hasOutput ? try matrix(GGUFTensorName.output, c.vocabularySize, d) : tokenEmbedding
+        outputNorm = try vector(GGUFTensorName.outputNorm, d)
         var layers: [GemmaLayerWeights] = []
-        for i in 0 ..< c.layerCount {
-            let p = "blk.\(i)."
-            layers.append(GemmaLayerWeights(
-                attnNorm: try vector(p + "attn_norm.weight", d),
-                q: try matrix(p + "attn_q.weight", c.headCount * hd, d),
-                k: try matrix(p + "attn_k.weight", c.headCountKV * hd, d),
-                v: try matrix(p + "attn_v.weight", c.headCountKV * vd, d),
-                qNorm: try vector(p + "attn_q_norm.weight", hd),
-                kNorm: try vector(p + "attn_k_norm.weight", hd),
-                output: try matrix(p + "attn_output.weight", d, c.headCount * vd),
-                postAttentionNorm: try vector(p + "post_attention_norm.weight", d),
-                ffnNorm: try vector(p + "ffn_norm.weight", d),
-                gate: try matrix(p + "ffn_gate.weight", c.feedForwardLength, d),
-                up: try matrix(p + "ffn_up.weight", c.feedForwardLength, d),
-                down: try matrix(p + "ffn_down.weight", d, c.feedForwardLength),
-                postFFWNorm: try vector(p + "post_ffw_norm.weight", d)))
-        }
+        for i in 0 ..< c.layerCount { layers.append(try GemmaLayerWeights(layer: i, config: c, matrix: matrix, vector: vector)) }
         self.layers = layers
+    }
+}
+
+extension GemmaLayerWeights {
+    /// Layer `i`'s weights from two loaders (by GGUF name and expected shape).
+    public init<E: Error>(layer i: Int, config c: GemmaConfig, matrix: (String, Int, Int) throws(E) -> any WeightMatrix,
+                          vector: (String, Int) throws(E) -> [Float]) throws(E) {
+        let d = c.embeddingLength, hd = c.headDim, vd = c.valueDim
+        let p = GGUFTensorName.block(i)
+        typealias B = GGUFTensorName.Block
+        self.init(
+            attnNorm: try vector(p + B.attnNorm, d),
+            q: try matrix(p + B.attnQ, c.headCount * hd, d),
+            k: try matrix(p + B.attnK, c.headCountKV * hd, d),
+            v: try matrix(p + B.attnV, c.headCountKV * vd, d),
+            qNorm: try vector(p + B.attnQNorm, hd),
+            kNorm: try vector(p + B.attnKNorm, hd),
+            output: try matrix(p + B.attnOutput, d, c.headCount * vd),
+            postAttentionNorm: try vector(p + B.postAttentionNorm, d),
+            ffnNorm: try vector(p + B.ffnNorm, d),
+            gate: try matrix(p + B.ffnGate, c.feedForwardLength, d),
+            up: try matrix(p + B.ffnUp, c.feedForwardLength, d),
+            down: try matrix(p + B.ffnDown, d, c.feedForwardLength),
+            postFFWNorm: try vector(p + B.postFFWNorm, d))
+    }
+}
+
+extension TensorSource {
+    /// Tensor `name` decoded to float32 (any stored type QuantCore reads), checked to hold `count` values.
+    public func floats(_ name: String, _ count: Int) throws -> [Float] {
+        let t = try tensor(named: name)
+        guard t.elementCount == count else {
+            throw KilnError(.invalid, "\(t.elementCount) elements where \(count) were expected", file: path, tensor: name)
+        }
+        var out = [Float](repeating: 0, count: count)
+        try withBytes(of: t) { bytes in
+            do throws(KilnError) {
+                try out.withUnsafeMutableBufferPointer { (b) throws(KilnError) in try Quantizer.dequantize(t.type, bytes, count: count, into: b) }
+            } catch { throw error.inFile(path).inTensor(name) }
+        }
+        return out
+    }
+
+    /// Tensor `name` as a `rows × columns` float32 matrix held in memory.
+    public func floatMatrix(_ name: String, rows: Int, columns: Int) throws -> any WeightMatrix {
+        FloatWeightMatrix(rows: rows, columns: columns, values: try floats(name, rows * columns))
     }
 }

@@ -3,7 +3,7 @@ import GGUFWriter
 import KilnCore
 import KilnTestSupport
 import Testing
-import RefInference
+import Tokenizers
 
 @Suite struct GGUFVocabularyTests {
     @Test func tinyConversionMatchesConverterRule() throws {

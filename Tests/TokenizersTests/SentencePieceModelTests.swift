@@ -2,7 +2,7 @@ import Foundation
 import KilnCore
 import KilnTestSupport
 import Testing
-import RefInference
+import Tokenizers
 
 @Suite struct SentencePieceModelTests {
     @Test func tinyModelMatchesProtobuf() throws {

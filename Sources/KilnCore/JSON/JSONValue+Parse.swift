@@ -1,55 +1,6 @@
-import KilnCore
-
-/// A parsed JSON value. Numbers keep their source text so integers round-trip exactly (fill values, shapes).
-enum JSON: Sendable, Equatable {
-    case null
-    case bool(Bool)
-    case number(String)
-    case string(String)
-    case array([JSON])
-    /// Members in file order (Orbax's `_METADATA` order is the tensor order).
-    case object([(String, JSON)])
-
-    static func == (a: JSON, b: JSON) -> Bool {
-        switch (a, b) {
-        case (.null, .null): true
-        case let (.bool(x), .bool(y)): x == y
-        case let (.number(x), .number(y)): x == y
-        case let (.string(x), .string(y)): x == y
-        case let (.array(x), .array(y)): x == y
-        case let (.object(x), .object(y)): x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
-        default: false
-        }
-    }
-
-    subscript(key: String) -> JSON? {
-        if case .object(let members) = self { return members.first(where: { $0.0 == key })?.1 }
-        return nil
-    }
-
-    var stringValue: String? { if case .string(let s) = self { return s }; return nil }
-    var boolValue: Bool? { if case .bool(let b) = self { return b }; return nil }
-    var arrayValue: [JSON]? { if case .array(let a) = self { return a }; return nil }
-    var objectValue: [(String, JSON)]? { if case .object(let o) = self { return o }; return nil }
-    var isNull: Bool { if case .null = self { return true }; return false }
-
-    /// An integer number (no fraction or exponent) that fits in Int.
-    var intValue: Int? { if case .number(let s) = self { return Int(s) }; return nil }
-    var doubleValue: Double? { if case .number(let s) = self { return Double(s) }; return nil }
-
-    /// A list of non-negative integers (shapes, chunk shapes).
-    var intList: [Int]? {
-        guard let a = arrayValue else { return nil }
-        var out: [Int] = []
-        for v in a {
-            guard let i = v.intValue, i >= 0 else { return nil }
-            out.append(i)
-        }
-        return out
-    }
-
+extension JSONValue {
     /// Parses `bytes` as one JSON document; errors are `.invalid` with the byte offset.
-    static func parse(_ bytes: UnsafeRawBufferPointer, file: String) throws(KilnError) -> JSON {
+    public static func parse(_ bytes: UnsafeRawBufferPointer, file: String) throws(KilnError) -> JSONValue {
         var p = JSONParser(bytes: bytes, file: file)
         p.skipSpace()
         let v = try p.value(depth: 0)
@@ -58,8 +9,11 @@ enum JSON: Sendable, Equatable {
         return v
     }
 
-    static func parse(_ bytes: [UInt8], file: String) throws(KilnError) -> JSON {
-        try withBytesOf(bytes) { (b: UnsafeRawBufferPointer) throws(KilnError) -> JSON in try parse(b, file: file) }
+    public static func parse(_ bytes: [UInt8], file: String) throws(KilnError) -> JSONValue {
+        let result: Result<JSONValue, KilnError> = bytes.withUnsafeBytes { b in
+            do throws(KilnError) { return .success(try parse(b, file: file)) } catch { return .failure(error) }
+        }
+        return try result.get()
     }
 }
 
@@ -88,13 +42,13 @@ private struct JSONParser {
         }
     }
 
-    mutating func value(depth: Int) throws(KilnError) -> JSON {
+    mutating func value(depth: Int) throws(KilnError) -> JSONValue {
         guard depth < 256 else { throw fail("nesting deeper than 256") }
         guard i < bytes.count else { throw fail("unexpected end of input") }
         switch bytes[i] {
         case UInt8(ascii: "{"):
             i += 1
-            var members: [(String, JSON)] = []
+            var members: [(String, JSONValue)] = []
             skipSpace()
             if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
             while true {
@@ -114,7 +68,7 @@ private struct JSONParser {
             }
         case UInt8(ascii: "["):
             i += 1
-            var items: [JSON] = []
+            var items: [JSONValue] = []
             skipSpace()
             if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
             while true {

@@ -1,7 +1,7 @@
 import Foundation
 import KilnTestSupport
 import Testing
-import RefInference
+import Tokenizers
 
 @Suite struct SPMTokenizerTests {
     /// llama.cpp (llama-cpp-python, vocab_only) on a GGUF holding the tiny model's converted vocabulary.

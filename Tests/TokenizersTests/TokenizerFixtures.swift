@@ -2,7 +2,7 @@ import Foundation
 import GGUFWriter
 import KilnTestSupport
 import Testing
-import RefInference
+import Tokenizers
 
 /// Shared loading of the tokenizer fixtures (see scripts/gen_tokenizer_fixtures.py and gen_tokenizer_goldens.py).
 enum TokenizerFixtures {

@@ -1,26 +1,4 @@
-/// A JSON document with ordered object keys, so `--json` output is stable and reads in a sensible order.
-public indirect enum JSONValue: Equatable, Sendable {
-    case null
-    case bool(Bool)
-    case int(Int)
-    case double(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([(String, JSONValue)])
-
-    public static func == (a: JSONValue, b: JSONValue) -> Bool {
-        switch (a, b) {
-        case (.null, .null): true
-        case (.bool(let x), .bool(let y)): x == y
-        case (.int(let x), .int(let y)): x == y
-        case (.double(let x), .double(let y)): x == y || (x.isNaN && y.isNaN)
-        case (.string(let x), .string(let y)): x == y
-        case (.array(let x), .array(let y)): x == y
-        case (.object(let x), .object(let y)): x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
-        default: false
-        }
-    }
-
+extension JSONValue {
     /// Serializes with two-space indentation (or compact), keys in insertion order.
     public func serialized(pretty: Bool = true) -> String {
         var out = ""
@@ -34,13 +12,7 @@ public indirect enum JSONValue: Equatable, Sendable {
         switch self {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
-        case .int(let i): out += String(i)
-        case .double(let d):
-            if d.isFinite {
-                out += (d == d.rounded() && abs(d) < 1e15) ? String(format1: d) : "\(d)"
-            } else {
-                out += d.isNaN ? "\"NaN\"" : (d > 0 ? "\"Infinity\"" : "\"-Infinity\"")
-            }
+        case .number(let text): out += text
         case .string(let s): JSONValue.writeString(s, to: &out)
         case .array(let items):
             if items.isEmpty { out += "[]"; return }
@@ -98,12 +70,5 @@ public indirect enum JSONValue: Equatable, Sendable {
             }
         }
         out += "\""
-    }
-}
-
-extension String {
-    /// An integral double printed with one decimal ("3.0"), as Python prints floats.
-    init(format1 d: Double) {
-        self = String(Int64(d)) + ".0"
     }
 }

@@ -1,76 +1,67 @@
 import Foundation
 import KilnCore
 import RefInference
+import Tokenizers
 
-/// Prompt and decode throughput, accumulated over a run.
-struct ChatStats {
-    var promptTokens = 0
-    var promptSeconds = 0.0
-    var decodeTokens = 0
-    var decodeSeconds = 0.0
-
-    var summary: String {
-        func rate(_ n: Int, _ s: Double) -> String { s > 0 ? String(format: "%.1f", Double(n) / s) : "0.0" }
-        return "prompt \(rate(promptTokens, promptSeconds)) tok/s, decode \(rate(decodeTokens, decodeSeconds)) tok/s"
-    }
-}
-
-/// One conversation on one engine: prompt building, generation with the sampler, streaming output.
-final class ChatSession {
-    let engine: GemmaEngine
-    let tokenizer: SPMTokenizer
-    let options: ChatOptions
+/// One conversation on one engine: prompt building, generation with the sampler, streamed pieces and throughput.
+/// A library type so tests can drive it; the `chat` executable adds only argument parsing and terminal I/O.
+public final class ChatSession {
+    public let engine: GemmaEngine
+    public let tokenizer: SPMTokenizer
+    public let settings: ChatSettings
     var sampler: Sampler
-    var stats = ChatStats()
+    public private(set) var stats = ChatStats()
     /// Every token in the KV cache (for the repeat penalty).
-    var history: [Int32] = []
+    public private(set) var history: [Int32] = []
     /// A model turn is open (its reply was generated but `<end_of_turn>` was not fed back).
     var modelTurnOpen = false
     let endOfTurn: Int32?
 
-    init(engine: GemmaEngine, tokenizer: SPMTokenizer, options: ChatOptions) {
+    public init(engine: GemmaEngine, tokenizer: SPMTokenizer, settings: ChatSettings) {
         self.engine = engine
         self.tokenizer = tokenizer
-        self.options = options
-        sampler = Sampler(options.samplerSettings)
+        self.settings = settings
+        sampler = Sampler(settings.sampler)
         endOfTurn = tokenizer.tokenID(for: "<end_of_turn>")
     }
 
-    func reset() {
+    /// Starts the conversation over (empty KV cache and history).
+    public func reset() {
         engine.reset()
         history = []
         modelTurnOpen = false
     }
 
-    /// The tokens to feed for a user message (chat format unless --raw).
-    func promptTokens(for message: String) -> [Int32] {
+    /// The tokens to feed for a user message (chat format unless `raw`).
+    public func promptTokens(for message: String) -> [Int32] {
         let first = history.isEmpty
         let text: String
-        if options.raw {
+        if settings.raw {
             text = message
         } else {
-            text = GemmaChatFormat.userTurn(message, system: first ? options.system : nil, closingPreviousModelTurn: modelTurnOpen)
+            text = GemmaChatFormat.userTurn(message, system: first ? settings.system : nil, closingPreviousModelTurn: modelTurnOpen)
         }
         return tokenizer.tokenize(text, addBOS: first, parseSpecial: true)
     }
 
-    /// Evaluates the message and streams the reply to stdout.
-    func reply(to message: String) throws {
+    /// Evaluates the message and generates the reply, handing each token's text to `output` as it is generated
+    /// (pieces may split UTF-8 sequences). Returns the generated tokens (without the stop token).
+    @discardableResult
+    public func reply(to message: String, output: ([UInt8]) -> Void) throws -> [Int32] {
         let prompt = promptTokens(for: message)
-        guard !prompt.isEmpty else { return }
+        guard !prompt.isEmpty else { return [] }
         let t0 = Date()
         var logits = try engine.evaluate(prompt)
         stats.promptSeconds += Date().timeIntervalSince(t0)
         stats.promptTokens += prompt.count
         history += prompt
-        modelTurnOpen = !options.raw
-        var bytes: [UInt8] = []
-        for _ in 0 ..< options.maxTokens {
+        modelTurnOpen = !settings.raw
+        var generated: [Int32] = []
+        for _ in 0 ..< settings.maxTokens {
             let next = sampler.sample(logits, history: history)
             if next == endOfTurn || next == tokenizer.vocabulary.eosID { break }
-            let piece = tokenizer.piece(for: next)
-            bytes += piece
-            Output.write(piece)
+            generated.append(next)
+            output(tokenizer.piece(for: next))
             guard engine.position < engine.options.contextLength else {
                 Terminal.error("\n(context full: \(engine.options.contextLength) tokens; /reset to start over)")
                 break
@@ -81,13 +72,14 @@ final class ChatSession {
             stats.decodeTokens += 1
             history.append(next)
         }
-        _ = bytes
+        return generated
     }
 
-    /// `--dump-logits`: logits of every prompt position as float32 [positions, vocab].
-    func dumpLogits(prompt: String, to path: String, modelPath: String) throws {
+    /// `--dump-logits`: logits of every prompt position as float32 [positions, vocab]; `tokenList` ("2,651,1234")
+    /// replaces the prompt's tokens.
+    public func dumpLogits(prompt: String, tokenList: String?, to path: String, modelPath: String) throws {
         var tokens = promptTokens(for: prompt)
-        if let list = options.tokens {
+        if let list = tokenList {
             tokens = try list.split(separator: ",").map { s in
                 guard let v = Int32(s.trimmingCharacters(in: .whitespaces)) else { throw KilnError(.usage, "--tokens: '\(s)' is not a token id") }
                 return v
@@ -103,20 +95,5 @@ final class ChatSession {
         try out.commit()
         Terminal.error("wrote \(tokens.count)×\(engine.config.vocabularySize) logits to \(path) (tokens \(tokens))")
         Terminal.error(stats.summary)
-    }
-}
-
-/// Unbuffered stdout writes (pieces may split UTF-8 sequences; the terminal reassembles bytes).
-enum Output {
-    static func write(_ bytes: [UInt8]) {
-        guard !bytes.isEmpty else { return }
-        bytes.withUnsafeBufferPointer { b in
-            var done = 0
-            while done < b.count {
-                let n = Glibc.write(1, b.baseAddress! + done, b.count - done)
-                if n <= 0 { return }
-                done += n
-            }
-        }
     }
 }

@@ -1,0 +1,188 @@
+import Dispatch
+import KilnCore
+import QuantCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Settings of the streamed float path.
+public struct FloatPathOptions: Sendable {
+    /// Worker threads for matrix products and attention (results do not depend on it).
+    public var threads: Int
+    /// Positions per logits block (callers compute logits `positionBlock` rows at a time; it bounds their memory).
+    public var positionBlock: Int
+
+    public init(threads: Int = 1, positionBlock: Int = 64) {
+        self.threads = max(1, threads)
+        self.positionBlock = max(1, positionBlock)
+    }
+}
+
+/// A Gemma 3 text decoder in plain float32 that streams its weights: every token of every sequence goes through
+/// layer i, then layer i's weights and K/V are released and layer i+1 is read. Peak memory is one layer's float
+/// weights plus the activations (`Σ T × n_embd`) and one layer's working set, whatever the model's size; the token
+/// embedding is read only at the rows the tokens need, and the output matrix in row blocks.
+///
+/// The math is Gemma 3's reference math (Google's `gemma` library, `gm.nn.Transformer`): RMSNorm with `1 + scale`
+/// (the +1 already folded in by GGUF naming), embedding × √d, per-head q/k RMSNorm, NEOX-order RoPE (local layers
+/// base 10 000, global `rope.freq_base` with linear scaling), q × `query_pre_attn_scalar^-½`, causal attention with a
+/// sliding window on local layers, tanh-GELU gating, post-norms, optional final soft-cap. No llama.cpp rounding:
+/// this is `GemmaEngine` with `.reference` and `llamaCppNumerics: false`, batched and streamed.
+///
+/// `source` holds GGUF-named tensors of any type QuantCore decodes (e.g. `ConvertedTensorView` over a checkpoint, or
+/// a GGUF file). Not thread-safe: one call at a time.
+public final class StreamedFloatModel {
+    public let config: GemmaConfig
+    public let options: FloatPathOptions
+    let source: any TensorSource
+    /// `output.weight` when the model has one, else the tied `token_embd.weight`.
+    let outputMatrix: TensorInfo
+    let embedding: TensorInfo
+    let outputNorm: [Float]
+
+    /// Checks that every tensor the config needs is there with the right element count (nothing is decoded but the
+    /// output norm).
+    public init(source: any TensorSource, config: GemmaConfig, options: FloatPathOptions) throws {
+        self.source = source
+        self.config = config
+        self.options = options
+        let c = config, d = c.embeddingLength
+        func check(_ name: String, _ shape: [Int]) throws -> TensorInfo {
+            let t = try source.tensor(named: name)
+            guard t.elementCount == shape.reduce(1, *), t.shape.count == shape.count || shape.count == 1 else {
+                throw KilnError(.invalid, "shape \(t.shape) where \(shape) was expected", file: source.path, tensor: name)
+            }
+            return t
+        }
+        embedding = try check("token_embd.weight", [c.vocabularySize, d])
+        guard embedding.shape == [c.vocabularySize, d] else {
+            throw KilnError(.invalid, "shape \(embedding.shape) where [\(c.vocabularySize), \(d)] was expected", file: source.path, tensor: embedding.name)
+        }
+        outputMatrix = source.tensors.contains { $0.name == "output.weight" } ? try check("output.weight", [c.vocabularySize, d]) : embedding
+        guard outputMatrix.shape == embedding.shape else {
+            throw KilnError(.invalid, "shape \(outputMatrix.shape) where \(embedding.shape) was expected", file: source.path, tensor: outputMatrix.name)
+        }
+        outputNorm = try source.floats("output_norm.weight", d)
+        let hd = c.headDim, vd = c.valueDim, f = c.feedForwardLength
+        for i in 0 ..< c.layerCount {
+            let p = "blk.\(i)."
+            for (n, s) in [("attn_norm", [d]), ("attn_q", [c.headCount * hd, d]), ("attn_k", [c.headCountKV * hd, d]),
+                           ("attn_v", [c.headCountKV * vd, d]), ("attn_q_norm", [hd]), ("attn_k_norm", [hd]),
+                           ("attn_output", [d, c.headCount * vd]), ("post_attention_norm", [d]), ("ffn_norm", [d]),
+                           ("ffn_gate", [f, d]), ("ffn_up", [f, d]), ("ffn_down", [d, f]), ("post_ffw_norm", [d])] {
+                _ = try check(p + n + ".weight", s)
+            }
+        }
+    }
+
+    /// Float32 bytes of one decoder layer's weights (what `finalHidden` holds at a time, besides activations).
+    public var layerWeightBytes: Int {
+        let c = config, d = c.embeddingLength
+        let matrices = d * (c.headCount * c.headDim + c.headCountKV * (c.headDim + c.valueDim)) + c.headCount * c.valueDim * d
+            + 3 * d * c.feedForwardLength
+        return 4 * (matrices + 6 * d + 2 * c.headDim)
+    }
+
+    /// Final hidden states (after the output norm) of every sequence, `[T_i * d]` each; weights read layer by layer
+    /// once. Every sequence starts at position 0. `progress(done, total)` counts the embedding and each layer.
+    public func finalHidden(_ sequences: [[Int32]], progress: ((Int, Int) -> Void)?) throws -> [[Float]] {
+        let c = config, d = c.embeddingLength
+        for s in sequences {
+            if let bad = s.first(where: { $0 < 0 || Int($0) >= c.vocabularySize }) {
+                throw KilnError(.usage, "token id \(bad) is outside the vocabulary (\(c.vocabularySize))")
+            }
+        }
+        let total = c.layerCount + 1
+        var x = try embed(sequences.flatMap { $0 })
+        progress?(1, total)
+        var offsets = [0]
+        for s in sequences { offsets.append(offsets.last! + s.count) }
+        for il in 0 ..< c.layerCount {
+            let weights = try GemmaLayerWeights(layer: il, config: c, matrix: source.floatMatrix, vector: source.floats)
+            try x.withUnsafeMutableBufferPointer { xb in
+                try layer(il, weights, xb, offsets: offsets)
+            }
+            progress?(il + 2, total)
+        }
+        let n = offsets.last!
+        var normed = [Float](repeating: 0, count: n * d)
+        if n > 0 {
+            GemmaNumerics.rmsNorm(x, rows: n, dim: d, weight: outputNorm, eps: c.rmsEpsilon, into: &normed)
+        }
+        return sequences.indices.map { Array(normed[offsets[$0] * d ..< offsets[$0 + 1] * d]) }
+    }
+
+    /// Logits of `count` hidden rows (`[count][d]` → `[count][vocab]`), streaming the output matrix in row blocks;
+    /// soft-cap applied.
+    public func logits(hidden: UnsafeBufferPointer<Float>, count: Int, into out: UnsafeMutableBufferPointer<Float>) throws {
+        let d = config.embeddingLength, vocab = config.vocabularySize
+        guard count >= 0, hidden.count >= count * d, out.count >= count * vocab else {
+            throw KilnError(.usage, "logits: \(hidden.count) hidden values and room for \(out.count) logits do not fit \(count) rows")
+        }
+        guard count > 0, let h = hidden.baseAddress, let o = out.baseAddress else { return }
+        let block = Self.rowsPerBlock(columns: d)
+        var r0 = 0
+        while r0 < vocab {
+            let r1 = min(vocab, r0 + block)
+            try source.withBytes(of: outputMatrix, rows: r0 ..< r1) { bytes in
+                try withFloats(bytes, of: outputMatrix, count: (r1 - r0) * d) { w in
+                    FloatGemm.multiply(x: h, m: count, w: w, n: r1 - r0, k: d, y: o + r0, ldy: vocab, threads: options.threads)
+                }
+            }
+            r0 = r1
+        }
+        if let cap = config.finalLogitSoftcap {
+            let inv = 1 / cap
+            for i in 0 ..< count * vocab { o[i] = tanhf(o[i] * inv) * cap }
+        }
+    }
+
+    /// Output-matrix rows per streamed block: about 16 MiB of floats.
+    static func rowsPerBlock(columns: Int) -> Int { max(16, (16 << 20) / max(1, 4 * columns)) }
+
+    /// Calls `body` with `count` floats decoded from `bytes` of `tensor` (no copy when already F32).
+    func withFloats<R>(_ bytes: UnsafeRawBufferPointer, of tensor: TensorInfo, count: Int,
+                       _ body: (UnsafePointer<Float>) throws -> R) throws -> R {
+        if tensor.type == .float32, bytes.count >= count * 4, let p = bytes.baseAddress,
+           Int(bitPattern: p) % MemoryLayout<Float>.alignment == 0 {
+            return try body(p.assumingMemoryBound(to: Float.self))
+        }
+        var tmp = [Float](repeating: 0, count: count)
+        do throws(KilnError) {
+            try tmp.withUnsafeMutableBufferPointer { (b) throws(KilnError) in try Quantizer.dequantize(tensor.type, bytes, count: count, into: b) }
+        } catch { throw error.inFile(source.path).inTensor(tensor.name) }
+        return try tmp.withUnsafeBufferPointer { try body($0.baseAddress!) }
+    }
+
+    /// Embedding rows × √d for `tokens` (ids already checked), reading runs of nearby rows together so a chunked
+    /// source decodes each stored block about once.
+    func embed(_ tokens: [Int32]) throws -> [Float] {
+        let d = config.embeddingLength
+        var x = [Float](repeating: 0, count: tokens.count * d)
+        var uses: [Int: [Int]] = [:]
+        for (t, id) in tokens.enumerated() { uses[Int(id), default: []].append(t) }
+        let ids = uses.keys.sorted()
+        let scale = Float(d).squareRoot()
+        let maxRun = Self.rowsPerBlock(columns: d), maxGap = 64
+        var i = 0
+        try x.withUnsafeMutableBufferPointer { xb in
+            while i < ids.count {
+                var j = i + 1
+                while j < ids.count, ids[j] - ids[j - 1] <= maxGap, ids[j] - ids[i] < maxRun { j += 1 }
+                let lo = ids[i], hi = ids[j - 1] + 1
+                try source.withBytes(of: embedding, rows: lo ..< hi) { bytes in
+                    try withFloats(bytes, of: embedding, count: (hi - lo) * d) { w in
+                        for id in ids[i ..< j] {
+                            let row = w + (id - lo) * d
+                            for t in uses[id]! {
+                                for c in 0 ..< d { xb[t * d + c] = row[c] * scale }
+                            }
+                        }
+                    }
+                }
+                i = j
+            }
+        }
+        return x
+    }
+}

@@ -1,0 +1,41 @@
+/// What `verify` found: both rows of statistics, the chat check, and what was compared.
+public struct VerifyReport: Sendable {
+    public var sourcePath: String
+    public var candidatePath: String
+    public var candidateClass: CandidateClass
+    /// Tokens run through each model (all sequences).
+    public var tokens: Int
+    public var sequences: Int
+    /// The candidate's tensors dequantized, on the source's float32 path.
+    public var weights: KLStatistics
+    /// The candidate on the engine's llama.cpp CPU numerics.
+    public var runtime: KLStatistics
+    public var chat: ChatCheckResult
+    public var seconds: Double
+}
+
+/// The chat check: the candidate's greedy reply (runtime), scored teacher-forced by the source.
+public struct ChatCheckResult: Sendable {
+    public var prompt: String
+    public var candidateTokens: [Int32]
+    public var candidateReply: String
+    /// The source's own greedy reply (nil when the source would not fit in memory to generate).
+    public var sourceTokens: [Int32]?
+    public var sourceReply: String?
+    /// The source's greedy choice agrees with the candidate's reply at every position.
+    public var identicalTokens: Bool
+    public var firstDivergence: Divergence?
+}
+
+/// The first reply position where the source's greedy token differs from the candidate's.
+public struct Divergence: Sendable, Equatable {
+    /// Index in the reply (0: the first generated token).
+    public var index: Int
+    public var sourceToken: Int32
+    public var sourcePiece: String
+    public var candidateToken: Int32
+    public var candidatePiece: String
+    /// The source's probability of its own choice and of the candidate's token at that position.
+    public var sourceProbability: Double
+    public var candidateProbability: Double
+}
