@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Goldens for Kiln's Gemma 3 reference engine (RefInference/Engine), from llama.cpp (llama-cpp-python).
 
-Usage:  . ~/.venvs/oracle/bin/activate && python scripts/gen_engine_goldens.py [MODEL.gguf]
+Usage:  python scripts/gen_engine_goldens.py [MODEL.gguf]   (in a venv with llama-cpp-python 0.3.36 and numpy)
 
 1. Requantized variants of the 270M file, made by llama.cpp itself (`llama_model_quantize`, allow_requantize)
    into ~/.cache/kiln/gemma-3-270m-{q8_0,q4_0,f16}.gguf (skipped when present).
@@ -16,8 +16,8 @@ Usage:  . ~/.venvs/oracle/bin/activate && python scripts/gen_engine_goldens.py [
    llama.cpp's own quantizer (the llama-quantize binary of scripts/build-llama-tools.sh, same arguments) writes the
    identical file.
    The golden is llama.cpp's logits on Kiln's file: llama.cpp is the judge of the engine here, not of the quantizer.
-4. Per-stage intermediates of one prompt for a few layers, dumped by /work/shared/tools/gguf/llama_dump.py (run as an
-   oracle, not copied) -> fixtures/engine/stages/*.npy + stages.json.
+4. Per-stage intermediates of one prompt for a few layers, taken from llama.cpp's graph-evaluation callback by
+   scripts/llama_stages.py -> fixtures/engine/stages/*.npy + stages.json.
 
 llama.cpp settings everywhere: n_ctx=256, n_batch=256, n_threads=2, logits_all=True, flash_attn=False.
 """
@@ -32,11 +32,13 @@ import numpy as np
 import llama_cpp
 from llama_cpp import Llama
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import llama_stages  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.environ.get("KILN_CACHE", os.path.expanduser("~/.cache/kiln"))
 MODEL = sys.argv[1] if len(sys.argv) > 1 else os.path.join(CACHE, "gemma-3-270m-q4_k_m.gguf")
 OUT = os.path.join(ROOT, "fixtures", "engine")
-DUMP_TOOL = "/work/shared/tools/gguf/llama_dump.py"
 TOPK = 40
 GREEDY = 16
 
@@ -219,12 +221,8 @@ def write_stages():
     llm.eval(ids)
     logits = np.array(llm.scores[: len(ids)], dtype=np.float32)
     del llm
-    with tempfile.TemporaryDirectory() as tmp:
-        json.dump({"prompt_ids": [int(i) for i in ids]}, open(os.path.join(tmp, "ref_tokens.json"), "w"))
-        np.save(os.path.join(tmp, "ref_prompt_logits.npy"), logits)
-        npz = os.path.join(tmp, "llama_intermediates.npz")
-        subprocess.run([sys.executable, DUMP_TOOL, MODEL, npz], check=True)
-        d = dict(np.load(npz))
+    d, dumped_logits = llama_stages.dump(MODEL, [int(i) for i in ids])
+    print(f"  stage dump: logits max |Δ| vs the Llama run {float(np.abs(dumped_logits - logits).max())}")
     sdir = os.path.join(OUT, "stages")
     os.makedirs(sdir, exist_ok=True)
     for f in os.listdir(sdir):
@@ -250,7 +248,7 @@ def write_stages():
     save("l_out-17", d["l_out-17"])
     save("result_norm", d["result_norm"])
     last = len(STAGE_LAYERS) and f"l_out-{STAGE_LAYERS[-1]}"
-    meta = {"generator": "scripts/gen_engine_goldens.py via llama_dump.py", "model": os.path.basename(MODEL),
+    meta = {"generator": "scripts/gen_engine_goldens.py via scripts/llama_stages.py", "model": os.path.basename(MODEL),
             "text": text, "ids": [int(i) for i in ids], "layers": STAGE_LAYERS, "tensors": saved,
             "last": last}
     json.dump(meta, open(os.path.join(sdir, "stages.json"), "w"), indent=1)

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""A tiny random Gemma 3 GGUF and its logits from the independent NumPy reference (numpy_gemma3.py, emulate mode).
+"""A tiny random Gemma 3 GGUF and llama.cpp's logits for it: the reference for Kiln's engine without a real model.
 
-Usage:  . ~/.venvs/oracle/bin/activate && python scripts/gen_engine_tiny.py
-Writes  fixtures/engine/tiny-gemma3.gguf       (4 layers, d=64, 2 heads of 32, 1 KV head, vocab 256, window 3,
-                                                 pattern 2 → layers 1 and 3 global; F32 norms, F16/Q8_0/Q5_0/Q4_0)
-        fixtures/engine/tiny-gemma3-numpy.npy  (float32 [T, vocab] logits, teacher-forced, emulate mode)
-        fixtures/engine/tiny-gemma3.json       (the token ids)
-numpy_gemma3.py is imported from /work/shared/tools/gguf (run as an oracle, not copied).
+Usage:  python scripts/gen_engine_tiny.py   (in a venv with llama-cpp-python 0.3.36, gguf 0.19.0 and numpy 2.4.6)
+Writes  fixtures/engine/tiny-gemma3.gguf       (6 layers, d=64, 2 heads of 32, 1 KV head, vocab 256, window 3;
+                                                 llama.cpp's fixed Gemma 3 pattern makes layer 5 the global one;
+                                                 F32 norms, F16/Q8_0/Q5_0/Q4_0 matrices; a 256-token vocabulary
+                                                 only so that llama.cpp loads the file)
+        fixtures/engine/tiny-gemma3-llama.npy  (float32 [T, vocab] logits of every position, one batch, computed by
+                                                 llama.cpp through scripts/llama_stages.py)
+        fixtures/engine/tiny-gemma3.json       (the token ids and the versions)
+These logits replace an earlier golden from a NumPy restatement of the model, which lived outside the repository.
 """
 import json
 import os
@@ -18,10 +21,11 @@ from gguf import GGMLQuantizationType as QT
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "fixtures", "engine")
-sys.path.insert(0, "/work/shared/tools/gguf")
-import numpy_gemma3  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import llama_stages  # noqa: E402
+import llama_cpp  # noqa: E402
 
-D, FF, H, HKV, HD, V, NL = 64, 128, 2, 1, 32, 256, 4
+D, FF, H, HKV, HD, V, NL = 64, 128, 2, 1, 32, 256, 6
 rng = np.random.default_rng(20261127)
 
 
@@ -43,7 +47,15 @@ def main():
     w.add_float32("gemma3.attention.layer_norm_rms_epsilon", 1e-6)
     w.add_float32("gemma3.rope.freq_base", 1000000.0)
     w.add_uint32("gemma3.attention.sliding_window", 3)
-    w.add_uint32("gemma3.attention.sliding_window_pattern", 2)
+    # A vocabulary llama.cpp accepts: control pad/eos/bos, unk, then byte tokens (its loader looks up "<0x0A>").
+    w.add_tokenizer_model("llama")
+    w.add_token_list(["<pad>", "<eos>", "<bos>", "<unk>"] + [f"<0x{i:02X}>" for i in range(4, V)])
+    w.add_token_scores([0.0] * V)
+    w.add_token_types([3, 3, 3, 2] + [6] * (V - 4))
+    w.add_pad_token_id(0)
+    w.add_eos_token_id(1)
+    w.add_bos_token_id(2)
+    w.add_unk_token_id(3)
 
     def mat(name, rows, cols, qtype, scale):
         a = normal(rows, cols, scale=scale)
@@ -82,15 +94,13 @@ def main():
     w.close()
 
     ids = [int(i) for i in rng.integers(0, V, size=12)]
-    m = numpy_gemma3.Model(path)
-    logits = numpy_gemma3.forward(m, ids, emulate=True).astype(np.float32)
-    plain = numpy_gemma3.forward(m, ids, emulate=False).astype(np.float32)
-    np.save(os.path.join(OUT, "tiny-gemma3-numpy.npy"), logits)
-    np.save(os.path.join(OUT, "tiny-gemma3-numpy-plain.npy"), plain)
-    json.dump({"generator": "scripts/gen_engine_tiny.py (numpy_gemma3.py emulate and plain modes)", "ids": ids,
-               "gguf": gguf.__version__ if hasattr(gguf, "__version__") else "0.19", "numpy": np.__version__},
+    _, logits = llama_stages.dump(path, ids, n_ctx=128)
+    np.save(os.path.join(OUT, "tiny-gemma3-llama.npy"), logits.astype(np.float32))
+    json.dump({"generator": "scripts/gen_engine_tiny.py (llama.cpp via llama-cpp-python, scripts/llama_stages.py)",
+               "ids": ids, "llama_cpp_python": llama_cpp.__version__, "numpy": np.__version__,
+               "settings": {"n_ctx": 128, "n_threads": 2, "flash_attn": False, "batch": "all ids in one batch"}},
               open(os.path.join(OUT, "tiny-gemma3.json"), "w"), indent=1)
-    print(f"wrote {path} ({os.path.getsize(path)} bytes), logits {logits.shape}, emulate-vs-plain max |d| {np.abs(logits - plain).max():.4f}")
+    print(f"wrote {path} ({os.path.getsize(path)} bytes), logits {logits.shape}, max |logit| {np.abs(logits).max():.2f}")
 
 
 if __name__ == "__main__":

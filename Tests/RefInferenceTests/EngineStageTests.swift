@@ -5,8 +5,8 @@ import RefInference
 import Testing
 
 /// Teacher-forced, stage by stage: each stage of the recorded layers (0: sliding, 5: global) and the output norm runs from
-/// llama.cpp's own input to that stage (dumped by llama_dump.py, see scripts/gen_engine_goldens.py) and must match
-/// llama.cpp's output of the stage to a relative error (‖ours − theirs‖₂ / ‖theirs‖₂) of at most 1e-4.
+/// llama.cpp's own input to that stage (dumped by scripts/llama_stages.py for scripts/gen_engine_goldens.py) and must
+/// match llama.cpp's output of the stage to a relative error (‖ours − theirs‖₂ / ‖theirs‖₂) of at most 1e-4.
 @Suite struct EngineStageTests {
     static func load(_ key: String) throws -> [Float] {
         try NpyFile(path: Fixtures.path("engine/stages/" + key.replacingOccurrences(of: "#", with: "_") + ".npy")).floats

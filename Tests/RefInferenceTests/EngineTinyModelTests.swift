@@ -6,7 +6,7 @@ import QuantCore
 import RefInference
 import Testing
 
-/// Engine tests that need no real model: a committed tiny GGUF checked against the independent NumPy reference
+/// Engine tests that need no real model: a committed tiny GGUF checked against llama.cpp's logits for it
 /// (scripts/gen_engine_tiny.py), and random tiny GGUFs written here with K-quant, legacy and float weights.
 @Suite struct EngineTinyModelTests {
     static func tinyIDs() throws -> [Int32] {
@@ -18,24 +18,27 @@ import Testing
         zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
     }
 
-    /// numpy_gemma3.py in emulate mode (Q8 activations, f16 q/K/V/probabilities, f16 GELU table) against the fast
-    /// path, and in plain mode against the reference path without emulation. Float summation order differs (numpy
-    /// uses BLAS), so agreement is to rounding noise amplified over 4 layers, not bits.
-    @Test func tinyGGUFMatchesNumpyReference() throws {
+    /// llama.cpp (llama-cpp-python 0.3.36) on the committed tiny GGUF, every position's logits from one batch, against
+    /// the fast path (llama.cpp's numerics: Q8 activations, f16 K/V and probabilities, f16 GELU table) and against the
+    /// plain reference path (float throughout, no emulation). Summation order differs from llama.cpp's SIMD blocks, and
+    /// a different order can flip one Q8 activation rounding that the next layers amplify: measured max |Δ| 0.145 for
+    /// the fast path and 0.195 for the plain path (which also lacks llama.cpp's roundings), on logits up to 71. The
+    /// bounds, 0.3 and 0.4 (under 0.6% of the largest logit), leave twice that room and still fail on any real error
+    /// (a wrong norm, RoPE, window or mask moves logits by whole units).
+    @Test func tinyGGUFMatchesLlamaCpp() throws {
         let ids = try Self.tinyIDs()
         let fast = try GemmaEngine(path: Fixtures.path("engine/tiny-gemma3.gguf"), options: EngineOptions(threads: 2, contextLength: 32))
-        #expect(fast.config.isSliding(layer: 0) && !fast.config.isSliding(layer: 1) && fast.config.slidingWindow == 3)
+        #expect(fast.config.isSliding(layer: 0) && !fast.config.isSliding(layer: 5) && fast.config.slidingWindow == 3)
         let ours = try fast.evaluate(ids, allLogits: true)
-        let ref = try NpyFile(path: Fixtures.path("engine/tiny-gemma3-numpy.npy")).floats
-        let d = Self.maxAbs(ours, ref)
-        print("[tiny] fast vs numpy emulate: max |Δ| \(d)")
-        #expect(d < 2e-3)
+        let llama = try NpyFile(path: Fixtures.path("engine/tiny-gemma3-llama.npy")).floats
+        let d = Self.maxAbs(ours, llama)
+        print("[tiny] fast vs llama.cpp: max |Δ| \(d) (max |logit| \(llama.map { abs($0) }.max()!))")
+        #expect(d < 0.3)
         let plain = try GemmaEngine(path: Fixtures.path("engine/tiny-gemma3.gguf"),
                                     options: EngineOptions(contextLength: 32, path: .reference, llamaCppNumerics: false))
-        let p = try plain.evaluate(ids, allLogits: true)
-        let dp = Self.maxAbs(p, try NpyFile(path: Fixtures.path("engine/tiny-gemma3-numpy-plain.npy")).floats)
-        print("[tiny] reference plain vs numpy plain: max |Δ| \(dp)")
-        #expect(dp < 2e-3)
+        let dp = Self.maxAbs(try plain.evaluate(ids, allLogits: true), llama)
+        print("[tiny] plain reference vs llama.cpp: max |Δ| \(dp)")
+        #expect(dp < 0.4)
     }
 
     // MARK: Random tiny GGUFs written here
