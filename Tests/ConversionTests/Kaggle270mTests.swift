@@ -37,6 +37,10 @@ struct Kaggle270mTests {
             #expect(a.type == (a.ne.count == 1 ? .f32 : .q4_0), "\(a.name)")
         }
 
+        // A regression lock, not evidence: the digest is of Kiln's own output. It ties this output to the file
+        // llama.cpp ran (kaggle270m-llama.json), so the llama.cpp continuation and logits recorded there apply to it;
+        // the evidence that the conversion is right is the comparison with the llama.cpp-made original above and
+        // Google's gemma library goldens (GemmaLibraryGoldenTests).
         let golden = try Fixtures.json("gemma3/kaggle270m-llama.json") as! [String: Any]
         #expect(try SHA256.hex(ofFile: o.output) == golden["kiln_output_sha256"] as? String,
                 "llama.cpp ran a file with this digest and continued the prompt sensibly; see the golden")
