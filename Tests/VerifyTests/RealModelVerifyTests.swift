@@ -40,7 +40,11 @@ struct RealModelVerifyTests {
         defer { Fixtures.cleanup(dir) }
         let source = try RealModel.gemma270m()
         let same = try VerifyJob.run(source: source, candidate: source, options: Self.options())
-        #expect(same.report.weights.meanKLD.value == 0 && same.report.weights.sameTop.value == 1)
+        // The same weights on the same float32 path, but the two sides' products run in different batch groupings, so
+        // OpenBLAS sums in a different order: measured mean KL 1.2e-12, max |Δlogit| 2.2e-5 on the 270M (exactly 0 on
+        // the tiny model). 1e-9 is five orders below the Q8_0 figure below.
+        #expect(same.report.weights.meanKLD.value <= 1e-9, "\(same.report.weights.meanKLD.value)")
+        #expect(same.report.weights.sameTop.value == 1)
         #expect(same.report.chat.identicalTokens)
         var kl: [String: Double] = [:]
         for type in ["Q8_0", "Q4_0", "Q2_K"] {
