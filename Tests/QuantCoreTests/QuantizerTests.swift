@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import KilnCore
+import KilnTestSupport
 import Testing
 @testable import QuantCore
 
@@ -95,7 +96,7 @@ struct QuantizerBehaviourTests {
     @Test("fast and reference paths agree on random rows",
           arguments: [GGMLType.q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1])
     func fastEqualsReference(type: GGMLType) throws {
-        var rng = SplitMix(seed: 7)
+        var rng = SplitMix64(seed: 7)
         var x: [Float] = []
         for scale in [Float(1e-3), 0.05, 1, 30, Float.leastNormalMagnitude / 12, 1e25] {
             x += (0 ..< 1024).map { _ in rng.normal() * scale * (rng.next() % 17 == 0 ? 8 : 1) }
@@ -124,7 +125,7 @@ struct HalfTests {
 
     @Test("f32 → f16 rounds like Float16 (ties to even) across the whole range")
     func floatToF16() {
-        var rng = SplitMix(seed: 3)
+        var rng = SplitMix64(seed: 3)
         var bad = 0
         for i in 0 ..< 400_000 {
             // every exponent, random mantissas, plus exact halfway points
@@ -137,17 +138,7 @@ struct HalfTests {
     }
 }
 
-/// Small deterministic generator for tests.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+extension SplitMix64 {
     mutating func uniform() -> Float { Float(next() >> 40) / Float(1 << 24) }
     mutating func normal() -> Float {
         let u1 = max(uniform(), 1e-7), u2 = uniform()
