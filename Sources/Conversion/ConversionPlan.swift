@@ -39,7 +39,8 @@ public struct PlannedTensor: Sendable, Equatable {
 /// The user's type request: `--type`, `--embedding-type` and `--tensor-type PATTERN=TYPE` overrides.
 public struct TypeRequest: Sendable {
     public enum Base: Sendable, Equatable {
-        /// QAT-grid tensors → Q4_0 losslessly, 1-D → F32; anything else is an error unless overridden.
+        /// QAT-grid tensors → Q4_0 losslessly, 1-D → F32; the rest as `TypeRequest.auto` decided (without a
+        /// decision every 2-D tensor is expected on the grid, and one that is not is an error when it is encoded).
         case auto
         /// One ggml type for every 2-D tensor (1-D stay F32).
         case single(GGMLType)
@@ -51,6 +52,8 @@ public struct TypeRequest: Sendable {
     public var embedding: GGMLType?
     /// Regex on the output tensor name → type; the first match wins.
     public var overrides: [TensorTypeOverride] = []
+    /// `--type auto`'s look at the checkpoint: which tensors are on the QAT grid, the precision of the others.
+    public var auto: AutoTypeDecision?
 
     public init(base: Base = .auto, embedding: GGMLType? = nil, overrides: [TensorTypeOverride] = []) {
         self.base = base
@@ -95,7 +98,11 @@ public struct ConversionPlan: Sendable {
             }
             switch request.base {
             case .auto:
-                planned.append(PlannedTensor(tensor: t, type: .q4_0, mode: .qatLossless))
+                if let a = request.auto, !a.onGrid.contains(t.name) {
+                    planned.append(PlannedTensor(tensor: t, type: a.precision, mode: .quantize))
+                } else {
+                    planned.append(PlannedTensor(tensor: t, type: .q4_0, mode: .qatLossless))
+                }
             case .single(let type):
                 planned.append(PlannedTensor(tensor: t, type: try QuantMix.shapeFallback(type, rowLength: t.rowLength, tensor: t.name), mode: .quantize))
             case .mix:
@@ -113,7 +120,13 @@ public struct ConversionPlan: Sendable {
         }
         tensors = planned
         switch request.base {
-        case .auto: fileType = LlamaFileType.mostlyQ4_0.rawValue
+        case .auto:
+            // Mostly Q4_0 when any tensor is on the grid (QAT checkpoints); otherwise the precision type.
+            if let a = request.auto, !planned.contains(where: { $0.mode == .qatLossless }) {
+                fileType = ConversionPlan.fileType(for: a.precision)
+            } else {
+                fileType = LlamaFileType.mostlyQ4_0.rawValue
+            }
         case .single(let t): fileType = ConversionPlan.fileType(for: t)
         case .mix(let m): fileType = m.fileType
         }

@@ -45,14 +45,15 @@ public final class OrbaxCheckpoint: TensorSource {
     /// Decoded chunks a streaming read stopped inside (one chunk row of one array at most).
     let chunkCache = ChunkCache()
 
-    /// Opens the checkpoint at `path` (any layout `OrbaxLayout` recognises) and reads its array metadata.
-    public init(path: String) throws {
+    /// Opens the checkpoint at `path` (any layout `OrbaxLayout` recognises) and reads its array metadata;
+    /// `step` picks a step of a CheckpointManager directory (default: the newest committed one).
+    public init(path: String, step: Int? = nil) throws {
         self.path = path
-        let layout = try OrbaxLayout.resolve(path)
+        let layout = try OrbaxLayout.resolve(path, step: step)
         let dir = layout.checkpointDirectory
         checkpointDirectory = dir
         tokenizerModelPath = layout.tokenizerModelPath
-        step = layout.step
+        self.step = layout.step
 
         var metadata: OrbaxMetadata?
         let metaPath = dir + "/_METADATA"
@@ -134,6 +135,21 @@ public final class OrbaxCheckpoint: TensorSource {
         throw KilnError(.notFound, "array metadata is missing (neither '\(name)/.zarray' nor '\(name)/zarr.json' is stored)",
                         file: store.location, tensor: name)
     }
+
+    /// The checkpoint's own name: the checkpoint directory's, or of the first folder above it that is not one Orbax or
+    /// Kauldron added (`default`, `params`, `checkpoints`, a step).
+    public var modelName: String {
+        var dir = (checkpointDirectory as NSString).standardizingPath
+        while OrbaxLayout.isBookkeeping((dir as NSString).lastPathComponent) {
+            let parent = (dir as NSString).deletingLastPathComponent
+            guard !parent.isEmpty, parent != dir, parent != "/" else { break }
+            dir = parent
+        }
+        return (dir as NSString).lastPathComponent
+    }
+
+    /// How the parameter tree is arranged (Kaggle FLAT, `gemma` NESTED, STACKED, Kauldron trainer state).
+    public var treeLayout: FlaxTreeLayout { FlaxTreeLayout.detect(tensors.map(\.name)) }
 
     /// Storage details of the array `name`, or `.notFound`.
     public func arrayInfo(named name: String) throws(KilnError) -> OrbaxArrayInfo {

@@ -13,7 +13,8 @@ struct OrbaxLayout: Sendable {
 
     static let tmpMarker = ".orbax-checkpoint-tmp"
 
-    static func resolve(_ path: String) throws(KilnError) -> OrbaxLayout {
+    /// `step` picks that step of a CheckpointManager directory instead of the newest committed one.
+    static func resolve(_ path: String, step: Int? = nil) throws(KilnError) -> OrbaxLayout {
         var p = path
         while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
         guard FileIdentity.exists(p) else { throw KilnError(.notFound, "no such file or directory", file: p) }
@@ -24,7 +25,10 @@ struct OrbaxLayout: Sendable {
             }
             p = (p as NSString).deletingLastPathComponent
         }
-        var layout = try find(p, depth: 0)
+        var layout = try find(p, depth: 0, step: step)
+        if let step, layout.step != step {
+            throw KilnError(.usage, "--step \(step): this is not a CheckpointManager directory with numbered steps", file: p)
+        }
         if layout.tokenizerModelPath == nil {
             // Pointed at the weights directory of a Kaggle download: the tokenizer sits beside it.
             let dir = layout.checkpointDirectory
@@ -53,17 +57,23 @@ struct OrbaxLayout: Sendable {
 
     static func stepNumber(_ name: String) -> Int? {
         if let n = Int(name), n >= 0, name.allSatisfy(\.isASCII) { return n }
-        for prefix in ["checkpoint_", "step_"] where name.hasPrefix(prefix) {
+        for prefix in ["checkpoint_", "step_", "ckpt_"] where name.hasPrefix(prefix) {
             if let n = Int(name.dropFirst(prefix.count)), n >= 0 { return n }
         }
         return nil
+    }
+
+    /// True for the folders Orbax and Kauldron add around a checkpoint (item `default`/`params`, the manager's
+    /// `checkpoints`, a step): not names a user gave the model.
+    static func isBookkeeping(_ name: String) -> Bool {
+        ["default", "params", "checkpoints"].contains(name) || stepNumber(name) != nil
     }
 
     static func uncommitted(_ dir: String, _ why: String) -> KilnError {
         KilnError(.invalid, "uncommitted checkpoint: \(why)", file: dir)
     }
 
-    private static func find(_ dir: String, depth: Int) throws(KilnError) -> OrbaxLayout {
+    private static func find(_ dir: String, depth: Int, step wanted: Int? = nil) throws(KilnError) -> OrbaxLayout {
         guard depth < 4 else { throw KilnError(.notFound, "no Orbax checkpoint found (nested too deeply)", file: dir) }
         if (dir as NSString).lastPathComponent.contains(tmpMarker) {
             throw uncommitted(dir, "an unfinished '*\(tmpMarker)*' directory (the save did not complete)")
@@ -93,6 +103,14 @@ struct OrbaxLayout: Sendable {
             let markers = steps.filter { FileIdentity.exists(dir + "/" + $0.1 + "/commit_success.txt") }
             // Where steps carry commit markers, a step without one is an unfinished save: skip it.
             let committed = markers.isEmpty ? steps : markers
+            if let wanted {
+                guard let (n, name) = steps.first(where: { $0.0 == wanted }) else {
+                    throw KilnError(.notFound, "no step \(wanted) here (steps: \(steps.map { String($0.0) }.joined(separator: ", ")))", file: dir)
+                }
+                var layout = try find(dir + "/" + name, depth: depth + 1)
+                layout.step = n
+                return layout
+            }
             var firstError: KilnError?
             for (n, name) in committed.reversed() {
                 do {
@@ -107,13 +125,18 @@ struct OrbaxLayout: Sendable {
         }
         // Kaggle download root: tokenizer.model beside one weights directory.
         if FileIdentity.exists(dir + "/tokenizer.model") {
+            var stepError: KilnError?
             for s in subs {
-                if let found = try? find(dir + "/" + s, depth: depth + 1) {
-                    var layout = found
+                do {
+                    var layout = try find(dir + "/" + s, depth: depth + 1, step: wanted)
                     layout.tokenizerModelPath = dir + "/tokenizer.model"
                     return layout
+                } catch {
+                    // A missing --step is worth reporting; other subdirectories are simply not checkpoints.
+                    if wanted != nil, error.message.hasPrefix("no step"), stepError == nil { stepError = error }
                 }
             }
+            if let stepError { throw stepError }
         }
         if FileIdentity.exists(dir + "/_CHECKPOINT_METADATA") || FileIdentity.exists(dir + "/d") {
             throw uncommitted(dir, "Orbax files are present but neither _METADATA nor an OCDBT manifest")

@@ -25,6 +25,8 @@ public struct ConvertOptions: Sendable {
     public var noMMProj = false
     /// Also write `OUT.sha256` (sha256sum format) beside each output.
     public var checksum = false
+    /// The CheckpointManager step to read (nil: the newest committed one).
+    public var step: Int?
 
     public init(output: String) { self.output = output }
 }
@@ -39,7 +41,7 @@ public enum ConvertJob {
     }
 
     static func write(input: String, options: ConvertOptions) throws -> String {
-        let source = try SourceOpener.open(input)
+        let source = try SourceOpener.open(input, step: options.step)
         if let gguf = source as? GGUFFile {
             guard options.type != "auto" || options.embeddingType != nil || !options.tensorTypes.isEmpty else {
                 return try GGUFRewrite.run(source: gguf, output: options.output, threads: options.threads, progress: options.progress)
@@ -98,7 +100,7 @@ public enum ConvertJob {
     /// The tokenizer.model for a checkpoint: `--tokenizer`, the Kaggle root's, or one in the checkpoint directory.
     public static func tokenizerPath(_ source: any TensorSource, input: String, options: ConvertOptions) throws -> String {
         if let t = options.tokenizer { return t }
-        if let o = source as? OrbaxCheckpoint, let t = o.tokenizerModelPath { return t }
+        if let t = source.orbaxCheckpoint?.tokenizerModelPath { return t }
         let dir = FileIdentity.isDirectory(input) ? input : (input as NSString).deletingLastPathComponent
         for candidate in [dir + "/tokenizer.model", (dir as NSString).deletingLastPathComponent + "/tokenizer.model"]
         where FileIdentity.exists(candidate) {
@@ -112,10 +114,14 @@ public enum ConvertJob {
         let tokenizer = try tokenizerPath(source, input: input, options: options)
         let vocabulary = try family.vocabulary(tokenizerModel: tokenizer)
         let arch = try family.init(source: source, vocabularySize: vocabulary.count)
-        let plan = try ConversionPlan(outputs: arch.outputTensors, request: try typeRequest(options), model: arch.quantModelInfo)
+        var request = try typeRequest(options)
+        if request.base == .auto { request.auto = try AutoTypeDecision.decide(outputs: arch.outputTensors, source: source) }
+        let plan = try ConversionPlan(outputs: arch.outputTensors, request: request, model: arch.quantModelInfo)
+        let weights = arch.outputTensors.filter { $0.ne.count > 1 && $0.role != .norm }.count
+        let autoLine = request.auto.flatMap { $0.summary(weights: weights) }.map { $0 + "\n" } ?? ""
         let mmproj = try MMProjJob.plan(arch: arch, source: source, options: options)
         if options.dryRun {
-            return arch.summary + "\n" + plan.text + "tensor data: \(TextTable.grouped(plan.dataBytes)) bytes" + MMProjJob.dryRunText(mmproj)
+            return sourceLine(source) + autoLine + arch.summary + "\n" + plan.text + "tensor data: \(TextTable.grouped(plan.dataBytes)) bytes" + MMProjJob.dryRunText(mmproj)
         }
         let name = options.modelName ?? defaultModelName(source, input: input)
         var metadata = arch.metadata(modelName: name)
@@ -125,7 +131,7 @@ public enum ConvertJob {
 
         let progress = ProgressBar("converting", total: plan.tensors.reduce(0) { $0 + $1.tensor.elementCount }, enabled: options.progress)
         let executor = PlanExecutor(threads: options.threads, progress: progress)
-        let inputs = [tokenizer] + source.inputPaths + ((source as? OrbaxCheckpoint).map { [$0.checkpointDirectory] } ?? [])
+        let inputs = [tokenizer] + source.inputPaths + (source.orbaxCheckpoint.map { [$0.checkpointDirectory] } ?? [])
         // Both outputs are written completely to temp files first; then the mmproj is renamed, then the model, so
         // a model never appears without its mmproj. On any failure both temp files are removed.
         let (report, model) = try executor.writePending(plan: plan, source: source, metadata: metadata, to: options.output, inputs: inputs)
@@ -138,12 +144,21 @@ public enum ConvertJob {
             throw error
         }
         let projectorChecksum = try projector.map { options.checksum ? try checksumLine($0.path) : "" } ?? ""
-        return summary(arch: arch, plan: plan, report: report, output: options.output) + projectorSummary + projectorChecksum
+        return sourceLine(source) + autoLine + summary(arch: arch, plan: plan, report: report, output: options.output) + projectorSummary + projectorChecksum
+    }
+
+    /// What was read, when it is not a plain Kaggle release: the tree layout, the step, what was left out.
+    static func sourceLine(_ source: any TensorSource) -> String {
+        guard let p = source as? FlaxModelParams, p.layout != .flat || p.checkpoint.step != nil else { return "" }
+        var parts = ["read a \(p.layout.rawValue.uppercased()) Flax tree: \(p.tensors.count) parameters"]
+        if let step = p.checkpoint.step { parts.append("step \(step)") }
+        if p.ignoredArrays > 0 { parts.append("\(p.ignoredArrays) other arrays (optimizer state, step, collections) not read") }
+        return parts.joined(separator: ", ") + "\n"
     }
 
     public static func defaultModelName(_ source: any TensorSource, input: String) -> String {
-        let dir = (source as? OrbaxCheckpoint)?.checkpointDirectory ?? input
-        return ((dir as NSString).standardizingPath as NSString).lastPathComponent
+        if let o = source.orbaxCheckpoint { return o.modelName }
+        return ((input as NSString).standardizingPath as NSString).lastPathComponent
     }
 
     static func summary(arch: any Architecture, plan: ConversionPlan, report: ConversionReport, output: String) -> String {

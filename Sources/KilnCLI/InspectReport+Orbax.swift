@@ -8,6 +8,7 @@ extension InspectReport {
         return [
             ("checkpoint_directory", .string(o.checkpointDirectory)),
             ("storage", .string(o.storage)),
+            ("tree_layout", .string(o.treeLayout.rawValue)),
             ("step", o.step.map { .int($0) } ?? .null),
             ("tokenizer_model", o.tokenizerModelPath.map { .string($0) } ?? .null),
         ]

@@ -1,3 +1,4 @@
+import FlaxCheckpoint
 import GGUFWriter
 import KilnCore
 import Safetensors
@@ -5,13 +6,27 @@ import Safetensors
 /// Opens any supported input by looking at it: a GGUF file (magic), a safetensors file or directory, or an
 /// Orbax/Flax checkpoint directory.
 public enum SourceOpener {
-    public static func open(_ path: String) throws -> any TensorSource {
+    /// The model behind `path`, as `convert`, `chat` and `verify` read it: an Orbax checkpoint's model parameters
+    /// under the Kaggle release's names whatever its tree layout (`step`: a CheckpointManager step).
+    public static func open(_ path: String, step: Int? = nil) throws -> any TensorSource {
+        try open(path, stored: false, step: step)
+    }
+
+    /// The input as stored, for `inspect`: an Orbax checkpoint's every array under its own name.
+    public static func openStored(_ path: String) throws -> any TensorSource {
+        try open(path, stored: true, step: nil)
+    }
+
+    static func open(_ path: String, stored: Bool, step: Int?) throws -> any TensorSource {
         guard FileIdentity.exists(path) else { throw KilnError(.notFound, "no such file or directory", file: path) }
         if FileIdentity.isDirectory(path) {
             if SafetensorsCheckpoint.looksLikeCheckpoint(directory: path) {
                 return try SafetensorsCheckpoint(path: path)
             }
-            return try openOrbax(path)
+            return stored ? try OrbaxCheckpoint(path: path) : try openOrbax(path, step: step)
+        }
+        if let step {
+            throw KilnError(.usage, "--step \(step) applies to an Orbax CheckpointManager directory, not to a file", file: path)
         }
         let file = try MappedFile(path: path)
         if file.count >= 4, Array(file.bytes[0 ..< 4]) == GGUFFile.magic {

@@ -45,6 +45,9 @@ struct ConvertArguments: ParsableArguments {
     @Flag(help: "Also write OUT.sha256 (sha256sum format) beside each output; check it with `inspect OUT --verify-checksum` or `sha256sum -c`.")
     var checksum = false
 
+    @Option(help: "Orbax CheckpointManager directories: convert this step (default: the newest committed step).")
+    var step: Int?
+
     /// The job's input.
     var options: ConvertOptions {
         var o = ConvertOptions(output: output)
@@ -59,6 +62,7 @@ struct ConvertArguments: ParsableArguments {
         o.mmproj = mmproj
         o.noMMProj = noMmproj
         o.checksum = checksum
+        o.step = step
         return o
     }
 }

@@ -41,7 +41,7 @@ struct InspectCommand: ParsableCommand {
             print("\(path): OK (sha256 \(v.actual))")
             return
         }
-        let source = try SourceOpener.open(path)
+        let source = try SourceOpener.openStored(path)
         let report = InspectReport(source: source)
         guard let name = tensor else {
             print(json ? report.json.serialized() : report.text, terminator: json ? "\n" : "")
