@@ -11,6 +11,8 @@ Checkpoints:
   model is the library's own `Gemma3_1B` config (text) or `Gemma3_4B` config (vision) with only the shapes replaced
   by those of the checkpoint — the same rule Kiln's converter applies to test-sized checkpoints
   (Sources/Conversion/Gemma3.swift: 1B rules without a vision tower, 4B rules with one).
+- fixtures/gemma-lib/tiny-nested, tiny-kauldron (scripts/make_gemma_lib_checkpoints.py, written by the gemma and
+  kauldron libraries): the layouts of a fine-tune; same 1B-rules config as tiny-kaggle.
 - the real-weight Kaggle-layout 270M checkpoint (`--kaggle270m DIR`, default $KILN_CACHE/kaggle270m), run as
   `gm.nn.Gemma3_270M()`.
 Token ids: fixed prompts (prose, code, numbers, a Gemma 3 chat turn, non-English) encoded with sentencepiece from
@@ -144,7 +146,12 @@ def import_gemma():
 
 
 def weights_dir(download):
-    """The Orbax directory inside a Kaggle download root (the folder beside tokenizer.model)."""
+    """The Orbax directory inside a Kaggle download root (the folder beside tokenizer.model); for a Kauldron workdir
+    (fixtures/gemma-lib/tiny-kauldron) its newest `checkpoints/ckpt_<step>`, which `load_params` itself resolves."""
+    manager = os.path.join(download, "checkpoints")
+    if os.path.isdir(manager):
+        steps = sorted((int(d.split("_")[1]), d) for d in os.listdir(manager) if d.startswith("ckpt_"))
+        return os.path.abspath(os.path.join(manager, steps[-1][1]))
     subs = [d for d in sorted(os.listdir(download)) if os.path.isfile(os.path.join(download, d, "_METADATA"))]
     assert len(subs) == 1, f"{download}: expected one weights directory, found {subs}"
     return os.path.abspath(os.path.join(download, subs[0]))  # orbax 0.11 finds no metadata via a relative path
@@ -349,6 +356,10 @@ def run_model(name, download, make_model, long_len_of, args, versions):
     gemma, gm = import_gemma()
     t0 = time.time()
     params = gm.ckpts.load_params(weights_dir(download))
+    # A bfloat16 checkpoint (a fine-tune) is widened to float32 — exact — so the forward pass is float32 like the
+    # release checkpoints' (the library would otherwise compute in the stored bfloat16).
+    import jax
+    params = jax.tree.map(lambda x: x.astype(np.float32) if x.dtype != np.float32 else x, params)
     model, cfg = make_model(gm, params)
     long_len = long_len_of(cfg)
     seqs = sequences(os.path.join(download, "tokenizer.model"), long_len)
@@ -407,6 +418,10 @@ def main():
         # below the window do not depend on it, and tiny-kaggle's long sequence covers the sliding mask.
         "tiny-kaggle-vision": (os.path.join(ROOT, "fixtures", "gemma3", "tiny-kaggle-vision"), tiny("Gemma3_4B"),
                                lambda cfg: 0),
+        # Written by the gemma / kauldron libraries themselves (scripts/make_gemma_lib_checkpoints.py): a NESTED
+        # bfloat16 fine-tune layout and a Kauldron trainer checkpoint (its newest step). Short prompts only.
+        "tiny-nested": (os.path.join(ROOT, "fixtures", "gemma-lib", "tiny-nested"), tiny("Gemma3_1B"), lambda cfg: 0),
+        "tiny-kauldron": (os.path.join(ROOT, "fixtures", "gemma-lib", "tiny-kauldron"), tiny("Gemma3_1B"), lambda cfg: 0),
         "270m": (args.kaggle270m, lambda gm, params: (gm.nn.Gemma3_270M(dtype=float32()), gm.nn.Gemma3_270M.config), long_len),
     }
     os.makedirs(OUT_DIR, exist_ok=True)

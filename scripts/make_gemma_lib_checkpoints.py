@@ -16,7 +16,9 @@ Regenerate:  scripts/install-gemma-lib.sh && ~/.cache/kiln-dev/venv-gemma/bin/py
 Model: the library's `gm.nn.Gemma3_1B` config with tiny shapes (the same as fixtures/gemma3/tiny-kaggle: 6 layers,
 width 64, 2 query heads, 1 KV head, head dim 32, FFN 128, the 400-piece tokenizer of tiny-kaggle), parameters from
 `model.init` (seed 0). `model.init` leaves every RMSNorm scale at zero (a no-op under Gemma's `1 + scale`), which would
-hide a converter that drops a norm, so each norm scale gets N(0, 0.1) noise (seed 1) before saving. Weights are then
+hide a converter that drops a norm, so each norm scale gets N(0, 0.1) noise (seed 1) before saving; and its token
+embedding (std 0.01) gives near-uniform next-token distributions (entropy ≈ ln 400), which would make a logit
+comparison weak, so the embedding is multiplied by 30 (logits spread over a few units, like a trained model's). Weights are then
 cast to bfloat16, as a fine-tune usually stores them, so they are NOT on an int4 grid.
 
 Outputs (fixtures/gemma-lib/):
@@ -78,6 +80,8 @@ def init_params(gm, cfg):
         x = np.asarray(x, dtype=np.float32)
         if name.endswith("scale"):
             x = x + rng.normal(0, 0.1, x.shape).astype(np.float32)
+        if name.endswith("input_embedding"):
+            x = x * 30
         return jnp.asarray(x, dtype=jnp.bfloat16)
 
     return jax.tree_util.tree_map_with_path(perturb, params)

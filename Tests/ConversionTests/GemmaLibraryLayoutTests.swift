@@ -101,9 +101,25 @@ import Testing
         }
     }
 
-    /// A tree mixing on-grid and off-grid weights: the dry run lists each tensor's decision. The Kaggle-layout
-    /// fixture's weights are on the grid; its F32 reconversion through `--tensor-type` is not needed — instead the
-    /// QAT fixture itself, whose every 2-D weight is on the grid, must still plan lossless Q4_0 everywhere.
+    /// A float32 tree mixing on-grid and off-grid weights (token embedding and layer 0's attn_q on the grid): the dry
+    /// run shows each tensor's decision, and the conversion packs the grid losslessly and writes the rest as F16.
+    @Test func aMixedTreeIsDecidedTensorByTensor() throws {
+        let input = Self.fixture("tiny-nested-mixed")
+        let (_, plan) = try Self.convert(input, dryRun: true)
+        #expect(plan.contains("--type auto: 2 on the QAT int4 grid → Q4_0 (lossless); 41 not on the QAT int4 grid → F16 (llama.cpp's --outtype auto rule: no 2-D tensor is stored as bfloat16 or float16: F16)"), "\(plan)")
+        func line(_ name: String) -> String { plan.split(separator: "\n").first { $0.contains(" \(name) ") }.map(String.init) ?? "" }
+        #expect(line("token_embd.weight").contains("Q4_0") && line("token_embd.weight").contains("lossless"))
+        #expect(line("blk.0.attn_q.weight").contains("Q4_0") && line("blk.0.attn_q.weight").contains("lossless"))
+        #expect(line("blk.0.attn_k.weight").contains("F16") && line("blk.0.attn_k.weight").contains("quantize"))
+        #expect(line("blk.1.attn_q.weight").contains("F16"))
+        let (file, summary) = try Self.convert(input)
+        let f = try #require(file)
+        #expect(summary.contains("QAT int4 grid: 2 tensors packed losslessly"), "\(summary)")
+        #expect(f.metadata[key: GGUFKey.fileType]?.intValue == Int(LlamaFileType.mostlyQ4_0.rawValue))
+        #expect(try f.tensorInfo(named: "blk.0.ffn_down.weight").type == .f16)
+    }
+
+    /// A QAT checkpoint (every 2-D weight on the grid) still plans lossless Q4_0 everywhere, with no precision line.
     @Test func qatCheckpointsStillPackLosslessly() throws {
         let (_, plan) = try Self.convert(Fixtures.path("gemma3/tiny-kaggle"), dryRun: true)
         #expect(!plan.contains("--type auto:"), "every weight is on the grid: no precision line")
