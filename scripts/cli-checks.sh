@@ -51,6 +51,14 @@ check "chat on the converted model" bash -c "$bin/chat $tmp/tiny.gguf -p 'the ca
 check "chat on the checkpoint = chat on its conversion" bash -c "[ \"\$($bin/chat fixtures/gemma3/tiny-kaggle -p 'once upon a time' --raw -n 8 --temp 0 2>/dev/null)\" = \"\$($bin/chat $tmp/tiny.gguf -p 'once upon a time' --raw -n 8 --temp 0 2>/dev/null)\" ]"
 check "chat --dump-logits on the checkpoint" bash -c "$bin/chat fixtures/gemma3/tiny-kaggle -p 'once upon a time' --raw --dump-logits $tmp/ckpt.npy && [ -s $tmp/ckpt.npy ]"
 
+# A fine-tune as the gemma library saves it (NESTED, bfloat16) and a Kauldron trainer checkpoint: inspect, convert
+# (auto keeps BF16), chat on the checkpoint = chat on its conversion, --step.
+check "inspect a NESTED fine-tune" bash -c "$bin/inspect fixtures/gemma-lib/tiny-nested | grep -q 'tree_layout=nested'"
+check "convert a NESTED fine-tune keeps BF16" bash -c "$bin/convert fixtures/gemma-lib/tiny-nested -o $tmp/ft.gguf 2>&1 | grep -q '→ BF16'"
+check "chat on the fine-tune = chat on its conversion" bash -c "[ \"\$($bin/chat fixtures/gemma-lib/tiny-nested -p 'once upon a time' --raw -n 8 --temp 0 2>/dev/null)\" = \"\$($bin/chat $tmp/ft.gguf -p 'once upon a time' --raw -n 8 --temp 0 2>/dev/null)\" ]"
+check "convert a Kauldron checkpoint at --step 1" bash -c "$bin/convert fixtures/gemma-lib/tiny-kauldron --step 1 -o $tmp/k1.gguf 2>&1 | grep -q 'step 1'"
+fails_with "a missing --step" "no step 9 here" $bin/convert fixtures/gemma-lib/tiny-kauldron --step 9 -o "$tmp/k9.gguf"
+
 # The real model: prepared by scripts/prepare-real-model.sh (make test); absent only on the explicit opt-out.
 if [ "${KILN_SKIP_REAL_MODEL:-}" = 1 ]; then
   echo "cli-checks: real-model CLI checks skipped (KILN_SKIP_REAL_MODEL=1)"
