@@ -1,3 +1,4 @@
+import GGUFWriter
 import KilnCore
 import QuantCore
 
@@ -16,13 +17,17 @@ public struct AutoTypeDecision: Sendable, Equatable {
     /// the grid in its first block already (a block holds 32 values that must share one scale and ≤ 16 codes).
     static let sampledRows = 16
 
-    /// Inspects `outputs`' sources: stored dtypes for the precision rule, and the values
-    /// themselves for every other stored type (all of a tensor the converter must read whole anyway, the first rows of
-    /// a row-streamed one).
+    /// Inspects `outputs`' sources: stored dtypes for the precision rule, and the values of tensors stored in any other
+    /// type (float32 QAT releases, fine-tunes saved in float32).
+    ///
+    /// Checking values costs a read, so the token embedding and layer 0's weights are checked first: when they agree
+    /// (all on the grid — a QAT release — or all off it — a fine-tune) the other layers are taken to follow, and a
+    /// tensor that does not is an error naming it when it is encoded; only a tree whose sample disagrees (a mixed
+    /// tree) has every tensor checked.
     public static func decide(outputs: [OutputTensor], source: any TensorSource) throws -> AutoTypeDecision {
         var precision: GGMLType?
         var reason = "no 2-D tensor is stored as bfloat16 or float16: F16"
-        var onGrid = Set<String>()
+        var probed: [OutputTensor] = []
         for t in outputs where t.ne.count > 1 && t.role != .norm {
             let info = try source.tensor(named: t.source)
             if precision == nil, info.shape.count >= 2 {
@@ -32,8 +37,17 @@ public struct AutoTypeDecision: Sendable, Equatable {
                 default: break
                 }
             }
-            guard info.type != .bfloat16, info.type != .float16, t.rowLength % 32 == 0 else { continue }
-            if try onQATGrid(t, source: source) { onGrid.insert(t.name) }
+            if info.type != .bfloat16, info.type != .float16, t.rowLength % 32 == 0 { probed.append(t) }
+        }
+        let sample = probed.filter { $0.role == .embedding || $0.name.hasPrefix(GGUFTensorName.block(0)) }
+        var onGrid = Set<String>()
+        for t in sample where try onQATGrid(t, source: source) { onGrid.insert(t.name) }
+        if onGrid.count == sample.count {
+            onGrid.formUnion(probed.map(\.name))          // a QAT release: every weight is expected on the grid
+        } else if !onGrid.isEmpty {
+            for t in probed where !sample.contains(t) {    // a mixed tree: decide tensor by tensor
+                if try onQATGrid(t, source: source) { onGrid.insert(t.name) }
+            }
         }
         return AutoTypeDecision(onGrid: onGrid, precision: precision ?? .f16, precisionReason: reason)
     }
