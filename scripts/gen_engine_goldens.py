@@ -18,6 +18,11 @@ Usage:  python scripts/gen_engine_goldens.py [MODEL.gguf]   (in a venv with llam
    The golden is llama.cpp's logits on Kiln's file: llama.cpp is the judge of the engine here, not of the quantizer.
 4. Per-stage intermediates of one prompt for a few layers, taken from llama.cpp's graph-evaluation callback by
    scripts/llama_stages.py -> fixtures/engine/stages/*.npy + stages.json.
+5. (ONLY=variant-stages) The same callback on the Q2_K and Q5_1 variants of step 3, layer 0 only, the first 16 tokens
+   of the last prompt: the inputs and outputs of the attention output projection (kqv_out-0 -> attn_post_norm-0) and
+   of the feed-forward block (ffn_norm-0 -> ffn_out-0), i.e. llama.cpp's Q2_K x Q8_K and Q5_1 x Q8_1 products (and
+   Q4_0/Q5_0 for the Q2_K file's gate/up) -> fixtures/engine/stages_<variant>/*.npy + stages.json (with the file's
+   sha256).
 
 llama.cpp settings everywhere: n_ctx=256, n_batch=256, n_threads=2, logits_all=True, flash_attn=False.
 """
@@ -255,6 +260,41 @@ def write_stages():
     print(f"wrote {len(saved)} stage tensors to {sdir}")
 
 
+VARIANT_STAGES = ["q2_k", "q5_1"]
+VARIANT_STAGE_KEYS = ["kqv_out-0", "attn_post_norm-0", "ffn_norm-0", "ffn_out-0"]
+VARIANT_STAGE_TOKENS = 16
+
+
+def write_variant_stages():
+    for name, qtype, overrides, ftype, fname in KILN_VARIANTS:
+        if name not in VARIANT_STAGES:
+            continue
+        path = os.path.join(CACHE, fname)
+        if not os.path.exists(path):
+            path, _ = make_kiln_variant(qtype, overrides, ftype, fname)
+        text = PROMPTS[-1][2]
+        llm = load(path)
+        ids = [int(i) for i in llm.tokenize(text.encode(), add_bos=True, special=True)][:VARIANT_STAGE_TOKENS]
+        del llm
+        d, _ = llama_stages.dump(path, ids)
+        sdir = os.path.join(OUT, f"stages_{name}")
+        os.makedirs(sdir, exist_ok=True)
+        for f in os.listdir(sdir):
+            os.remove(os.path.join(sdir, f))
+        saved = []
+        for key in VARIANT_STAGE_KEYS:
+            fn = key + ".npy"
+            np.save(os.path.join(sdir, fn), np.ascontiguousarray(d[key].astype(np.float32)))
+            saved.append({"key": key, "file": fn, "shape": list(d[key].shape)})
+        meta = {"generator": "scripts/gen_engine_goldens.py (ONLY=variant-stages) via scripts/llama_stages.py",
+                "llama_cpp_python": llama_cpp.__version__, "numpy": np.__version__,
+                "model": fname, "model_sha256": sha256(path), "text": text, "ids": ids,
+                "settings": {"n_ctx": 256, "n_batch": 256, "n_threads": 2, "flash_attn": False}, "tensors": saved}
+        with open(os.path.join(sdir, "stages.json"), "w") as f:
+            json.dump(meta, f, indent=1)
+        print(f"wrote {len(saved)} stage tensors of {fname} to {sdir}")
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     what = os.environ.get("ONLY", "all")
@@ -276,3 +316,5 @@ if __name__ == "__main__":
             prov["identical_to_llama_quantize"] = None if ref is None else ref == sha256(path)
             print(f"{name}: Kiln's file vs llama-quantize's: {prov['identical_to_llama_quantize']}")
             write_goldens(name, path, PROMPTS[:5], greedy=True, provenance=prov)
+    if what in ("all", "variant-stages"):
+        write_variant_stages()

@@ -108,12 +108,18 @@ int ck_uses_avx2(void) {
 #define DISPATCH_R(name, ...) return name##_generic(__VA_ARGS__)
 #endif
 
-int ck_supports(int t) { return t == 0 || t == 1 || t == 2 || t == 6 || t == 8 || t == 12 || t == 13 || t == 14 || t == 30; }
+int ck_supports(int t) {
+    switch (t) {
+    case 0: case 1: case 2: case 3: case 6: case 7: case 8: case 10: case 11: case 12: case 13: case 14: case 30: return 1;
+    default: return 0;
+    }
+}
 
 int ck_activation_type(int t) {
     switch (t) {
     case 2: case 6: case 8: return 8;
-    case 12: case 13: case 14: return 15;
+    case 3: case 7: return 9;
+    case 10: case 11: case 12: case 13: case 14: return 15;
     case 1: return 1;
     case 30: return 30;
     default: return 0;
@@ -121,6 +127,7 @@ int ck_activation_type(int t) {
 }
 
 void ck_quantize_q8_0(const float *x, void *y, int64_t n) { DISPATCH(quantize_q8_0, x, y, n); }
+void ck_quantize_q8_1(const float *x, void *y, int64_t n) { DISPATCH(quantize_q8_1, x, y, n); }
 void ck_quantize_q8_K(const float *x, void *y, int64_t n) { DISPATCH(quantize_q8_K, x, y, n); }
 void ck_f32_to_f16(const float *x, uint16_t *y, int64_t n) { DISPATCH(f32_to_f16, x, y, n); }
 void ck_f16_to_f32(const uint16_t *x, float *y, int64_t n) { DISPATCH(f16_to_f32, x, y, n); }
@@ -128,9 +135,9 @@ void ck_round_f16(float *x, int64_t n) { DISPATCH(round_f16, x, n); }
 float ck_dot_f32(const float *a, const float *b, int64_t n) { DISPATCH_R(dot_f32, a, b, n); }
 void ck_axpy_f32(float *y, const float *x, float a, int64_t n) { DISPATCH(axpy_f32, y, x, a, n); }
 
-void ck_matmul(int wtype, const void *w, size_t row_bytes, int r0, int r1, int ncols,
+void ck_matmul(int wtype, const void *w, size_t row_bytes, int nrows, int r0, int r1, int ncols,
                const void *act, size_t act_bytes, int batch, float *out, int ldo) {
-    DISPATCH(matmul, wtype, w, row_bytes, r0, r1, ncols, act, act_bytes, batch, out, ldo);
+    DISPATCH(matmul, wtype, w, row_bytes, nrows, r0, r1, ncols, act, act_bytes, batch, out, ldo);
 }
 
 void ck_sgemm_nt(const float *x, int64_t m, const float *w, int64_t n, int64_t k, float *y, int64_t ldy) {

@@ -6,18 +6,39 @@ static ATTR float KFN(h2f)(const uint8_t *p) {
     return H2F(h);
 }
 
+// One block of 32 activations as ggml-cpu's x86 quantize_row_q8_0/q8_1 round them (AVX2 path: d = amax/127,
+// id = 127/amax, round half to even); returns d in float and Σq in *sum.
+static ATTR float KFN(q8_block)(const float *xb, int8_t *qs, int *sum) {
+    float amax = 0;
+    for (int j = 0; j < 32; j++) { float a = fabsf(xb[j]); amax = amax > a ? amax : a; }
+    const float d = amax / 127.f;
+    const float id = amax != 0.0f ? 127.f / amax : 0.0f;
+    int s = 0;
+    for (int j = 0; j < 32; j++) { qs[j] = (int8_t)(int)__builtin_rintf(xb[j] * id); s += qs[j]; }
+    *sum = s;
+    return d;
+}
+
 static ATTR void KFN(quantize_q8_0)(const float *x, void *vy, int64_t n) {
     uint8_t *y = vy;
     for (int64_t i = 0; i < n / 32; i++) {
-        const float *xb = x + 32 * i;
         uint8_t *yb = y + 34 * i;
-        float amax = 0;
-        for (int j = 0; j < 32; j++) { float a = fabsf(xb[j]); amax = amax > a ? amax : a; }
-        const float d = amax / 127.f;
-        const float id = amax != 0.0f ? 127.f / amax : 0.0f;
+        int sum;
+        const float d = KFN(q8_block)(x + 32 * i, (int8_t *)(yb + 2), &sum);
         uint16_t hd = F2H(d); memcpy(yb, &hd, 2);
-        int8_t *qs = (int8_t *)(yb + 2);
-        for (int j = 0; j < 32; j++) qs[j] = (int8_t)(int)__builtin_rintf(xb[j] * id);
+    }
+}
+
+// Q8_1 (block_q8_1: half d, half s, int8 qs[32]): as Q8_0 plus s = f16(d·Σq) with the float d, as ggml-cpu's x86
+// quantize_row_q8_1 (quantize_row_q8_1_ref computes s the same way).
+static ATTR void KFN(quantize_q8_1)(const float *x, void *vy, int64_t n) {
+    uint8_t *y = vy;
+    for (int64_t i = 0; i < n / 32; i++) {
+        uint8_t *yb = y + 36 * i;
+        int sum;
+        const float d = KFN(q8_block)(x + 32 * i, (int8_t *)(yb + 4), &sum);
+        uint16_t hd = F2H(d), hs = F2H(d * (float)sum);
+        memcpy(yb, &hd, 2); memcpy(yb + 2, &hs, 2);
     }
 }
 
@@ -126,37 +147,62 @@ static ATTR int KFN(idot16)(const int8_t *a, const int8_t *b) {
 #endif
 
 #if CK_AVX2_VARIANT
-// Σ_blocks d_w·d_a·Σ q_w·q_a with the block sums converted to float and FMA-accumulated in 8 lanes, as ggml's AVX2
-// ggml_vec_dot_q8_0_q8_0 does. `wstride` is 34 for stored Q8_0 blocks, 32 for unpacked int8 rows (scales in dw).
-static ATTR float KFN(dot_blocks)(const int8_t *wq, size_t wstride, const uint8_t *wd, const float *dw,
-                                   const uint8_t *a, int nb) {
-    __m256 acc = _mm256_setzero_ps();
-    const __m256i ones = _mm256_set1_epi16(1);
-    for (int i = 0; i < nb; i++) {
-        const float dwi = wd ? KFN(h2f)(wd + 34 * i) : dw[i];
-        const __m256 d = _mm256_set1_ps(dwi * KFN(h2f)(a + 34 * i));
-        const __m256i x = _mm256_loadu_si256((const __m256i *)(wq + wstride * i));
-        const __m256i y = _mm256_loadu_si256((const __m256i *)(a + 34 * i + 2));
-        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x)), ones);
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
-    }
+static ATTR inline float KFN(hsum_f8)(__m256 acc) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
 }
+
+// Σ_blocks d_w·d_a·Σ q_w·q_a with the block sums converted to float and FMA-accumulated in 8 lanes, as ggml's AVX2
+// ggml_vec_dot_q8_0_q8_0 does. `wstride` is 34 for stored Q8_0 blocks, 32 for unpacked int8 rows (scales in dw).
+// Activation blocks are `astride` bytes with the half d first and qs in the last 32 bytes (Q8_0: 34, Q8_1: 36).
+// With mins `mw` (Q4_1/Q5_1 against Q8_1) the result adds Σ m_w·s_a, FMA-accumulated in one float and added after
+// the lane sum, as ggml_vec_dot_q4_1_q8_1 / ggml_vec_dot_q5_1_q8_1 on AVX2 (GCC contracts their `summs += m*s`).
+static ATTR float KFN(dot_blocks)(const int8_t *wq, size_t wstride, const uint8_t *wd, const float *dw, const float *mw,
+                                   const uint8_t *a, size_t astride, int nb) {
+    __m256 acc = _mm256_setzero_ps();
+    const __m256i ones = _mm256_set1_epi16(1);
+    float summs = 0;
+    for (int i = 0; i < nb; i++) {
+        const uint8_t *ab = a + astride * i;
+        const float dwi = wd ? KFN(h2f)(wd + 34 * i) : dw[i];
+        const __m256 d = _mm256_set1_ps(dwi * KFN(h2f)(ab));
+        const __m256i x = _mm256_loadu_si256((const __m256i *)(wq + wstride * i));
+        const __m256i y = _mm256_loadu_si256((const __m256i *)(ab + astride - 32));
+        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x)), ones);
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc);
+        if (mw) summs = fmaf(mw[i], KFN(h2f)(ab + 2), summs);
+    }
+    return KFN(hsum_f8)(acc) + summs;
+}
 #else
-static ATTR float KFN(dot_blocks)(const int8_t *wq, size_t wstride, const uint8_t *wd, const float *dw,
-                                   const uint8_t *a, int nb) {
+// As ggml's generic vec_dot_q8_0_q8_0 / vec_dot_q4_1_q8_1: one float sum of (d_w·d_a)·Σq·q (+ m_w·s_a) per block.
+static ATTR float KFN(dot_blocks)(const int8_t *wq, size_t wstride, const uint8_t *wd, const float *dw, const float *mw,
+                                   const uint8_t *a, size_t astride, int nb) {
     float sum = 0;
     for (int i = 0; i < nb; i++) {
+        const uint8_t *ab = a + astride * i;
         const float dwi = wd ? KFN(h2f)(wd + 34 * i) : dw[i];
-        const int s = KFN(idot32)(wq + wstride * i, (const int8_t *)(a + 34 * i + 2));
-        sum += (float)s * (dwi * KFN(h2f)(a + 34 * i));
+        const int s = KFN(idot32)(wq + wstride * i, (const int8_t *)(ab + astride - 32));
+        if (mw) sum += (dwi * KFN(h2f)(ab)) * (float)s + mw[i] * KFN(h2f)(ab + 2);
+        else sum += (float)s * (dwi * KFN(h2f)(ab));
     }
     return sum;
 }
 #endif
+
+// Q4_0 as llama.cpp computes it after repacking the tensor to block_q4_0x8 (AVX2, rows a multiple of 8:
+// ggml_repack_get_optimal_repack_type): its ggml_gemm_q4_0_8x8_q8_0 and ggml_gemv_q4_0_8x8_q8_0 both keep one float
+// accumulator per output, acc = fma((float)Σq·q, d_w·d_a, acc), block after block — whatever the batch size.
+static ATTR float KFN(dot_blocks_seq)(const int8_t *wq, const float *dw, const uint8_t *a, int nb) {
+    float acc = 0;
+    for (int i = 0; i < nb; i++) {
+        const uint8_t *ab = a + 34 * i;
+        acc = fmaf((float)KFN(idot32)(wq + 32 * i, (const int8_t *)(ab + 2)), dw[i] * KFN(h2f)(ab), acc);
+    }
+    return acc;
+}
 
 // Integer super-block dots for K-quants (exact, so both variants give the same value).
 #if CK_AVX2_VARIANT
@@ -171,17 +217,41 @@ static ATTR int KFN(kdot_q4k)(const int8_t *q, const int8_t *a, const int *sc) {
     }
     return KFN(hsum8)(acc);
 }
-// Q6_K: 16 sub-blocks of 16 signed values (-32..31) times int8 scales.
-static ATTR int KFN(kdot_q6k)(const int8_t *q, const int8_t *a, const int *sc) {
-    const __m256i ones = _mm256_set1_epi16(1);
+// Q6_K, Q3_K, Q2_K: 16 sub-blocks of 16 values (Q6_K -32..31, Q3_K -4..3, Q2_K 0..3) times int scales, kept in
+// 8 int32 lanes: lane k holds the elements whose index mod 32 lies in [4k, 4k+4), the lanes of ggml's AVX2
+// ggml_vec_dot_q2_K_q8_K / q3_K_q8_K (maddubs, then madd with the scales, summed over the 32-byte chunks).
+static ATTR __m256i KFN(kdot16_lanes)(const int8_t *q, const int8_t *a, const int *sc) {
     __m256i acc = _mm256_setzero_si256();
     for (int j = 0; j < 8; j++) {
         const __m256i x = _mm256_loadu_si256((const __m256i *)(q + 32 * j)), y = _mm256_loadu_si256((const __m256i *)(a + 32 * j));
-        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x)), ones);
-        const __m256i s = _mm256_set_m128i(_mm_set1_epi32(sc[2 * j + 1]), _mm_set1_epi32(sc[2 * j]));
-        acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(p, s));
+        const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+        const __m256i s = _mm256_set_m128i(_mm_set1_epi16((short)sc[2 * j + 1]), _mm_set1_epi16((short)sc[2 * j]));
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, s));
     }
-    return KFN(hsum8)(acc);
+    return acc;
+}
+static ATTR int KFN(kdot16)(const int8_t *q, const int8_t *a, const int *sc) { return KFN(hsum8)(KFN(kdot16_lanes)(q, a, sc)); }
+
+// Q2_K / Q3_K against Q8_K, one row: per super-block the integer lanes are converted to float and FMA-accumulated
+// with d_a·d_w in 8 float lanes, after (Q2_K) the mins' lanes Σ m·bsums with -d_a·dmin_w; one horizontal sum at the
+// end. The operations and their order of ggml's AVX2 ggml_vec_dot_q2_K_q8_K and ggml_vec_dot_q3_K_q8_K.
+static ATTR float KFN(dot_k16)(const int8_t *q, const float *d, const float *dmin, const int *sc, const int *mn,
+                                const uint8_t *a, int ns) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int s = 0; s < ns; s++) {
+        const uint8_t *ablk = a + 292 * s;
+        float ad; memcpy(&ad, ablk, 4);
+        if (mn) {
+            int16_t bs[16]; memcpy(bs, ablk + 260, 32);
+            int32_t prod[8];
+            for (int k = 0; k < 8; k++) prod[k] = mn[16 * s + 2 * k] * bs[2 * k] + mn[16 * s + 2 * k + 1] * bs[2 * k + 1];
+            const float dm = -ad * dmin[s];
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(dm), _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)prod)), acc);
+        }
+        const __m256i sumi = KFN(kdot16_lanes)(q + 256 * s, (const int8_t *)(ablk + 4), sc + 16 * s);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(ad * d[s]), _mm256_cvtepi32_ps(sumi), acc);
+    }
+    return KFN(hsum_f8)(acc);
 }
 #else
 static ATTR int KFN(kdot_q4k)(const int8_t *q, const int8_t *a, const int *sc) {
@@ -189,12 +259,53 @@ static ATTR int KFN(kdot_q4k)(const int8_t *q, const int8_t *a, const int *sc) {
     for (int j = 0; j < 8; j++) sumi += sc[j] * KFN(idot32)(q + 32 * j, a + 32 * j);
     return sumi;
 }
-static ATTR int KFN(kdot_q6k)(const int8_t *q, const int8_t *a, const int *sc) {
+static ATTR int KFN(kdot16)(const int8_t *q, const int8_t *a, const int *sc) {
     int sumi = 0;
     for (int j = 0; j < 16; j++) sumi += sc[j] * KFN(idot16)(q + 16 * j, a + 16 * j);
     return sumi;
 }
+// As ggml's generic ggml_vec_dot_q2_K_q8_K: one float sum of d_a·d_w·Σ sc·q·a − d_a·dmin_w·Σ m·bsums per super-block.
+static ATTR float KFN(dot_k16)(const int8_t *q, const float *d, const float *dmin, const int *sc, const int *mn,
+                                const uint8_t *a, int ns) {
+    float sum = 0;
+    for (int s = 0; s < ns; s++) {
+        const uint8_t *ablk = a + 292 * s;
+        float ad; memcpy(&ad, ablk, 4);
+        const int sumi = KFN(kdot16)(q + 256 * s, (const int8_t *)(ablk + 4), sc + 16 * s);
+        if (mn) {
+            int16_t bs[16]; memcpy(bs, ablk + 260, 32);
+            int summs = 0;
+            for (int j = 0; j < 16; j++) summs += mn[16 * s + j] * bs[j];
+            sum += (ad * d[s]) * (float)sumi - (ad * dmin[s]) * (float)summs;
+        } else {
+            sum += (ad * d[s]) * (float)sumi;
+        }
+    }
+    return sum;
+}
 #endif
+
+// Q2_K / Q3_K against Q8_K for a batch of 8 or more activation rows: llama.cpp then takes ggml-cpu's tiled K-quant
+// matmul (tiled/tiled-kernel.cpp, ggml_compute_forward_mul_mat_tiled, used when src1 has >= 8 rows) instead of
+// vec_dot. Per super-block, in order: res = d_w·(float)Σ sc·q·a, minus dmin_w·(float)Σ m·bsums fused (Q2_K),
+// then acc = fma(res, d_a, acc) — the epilogue of its AVX2 microtile (tiled_run_microtile_avx2, FMA3 build).
+static ATTR float KFN(dot_k16_tiled)(const int8_t *q, const float *d, const float *dmin, const int *sc, const int *mn,
+                                      const uint8_t *a, int ns) {
+    float acc = 0;
+    for (int s = 0; s < ns; s++) {
+        const uint8_t *ablk = a + 292 * s;
+        float ad; memcpy(&ad, ablk, 4);
+        float res = d[s] * (float)KFN(kdot16)(q + 256 * s, (const int8_t *)(ablk + 4), sc + 16 * s);
+        if (mn) {
+            int16_t bs[16]; memcpy(bs, ablk + 260, 32);
+            int summs = 0;
+            for (int j = 0; j < 16; j++) summs += mn[16 * s + j] * bs[j];
+            res = fmaf(-dmin[s], (float)summs, res);
+        }
+        acc = fmaf(res, ad, acc);
+    }
+    return acc;
+}
 
 // Q8_0 · Q8_0 directly on the stored blocks.
 static ATTR void KFN(mm_q8_0)(const uint8_t *w, size_t rb, int r0, int r1, int ncols, const uint8_t *act, size_t ab,
@@ -203,37 +314,49 @@ static ATTR void KFN(mm_q8_0)(const uint8_t *w, size_t rb, int r0, int r1, int n
     for (int r = r0; r < r1; r++) {
         const uint8_t *wr = w + (size_t)r * rb;
         for (int b = 0; b < batch; b++)
-            out[(size_t)b * ldo + r] = KFN(dot_blocks)((const int8_t *)(wr + 2), 34, wr, NULL, act + (size_t)b * ab, nb);
+            out[(size_t)b * ldo + r] = KFN(dot_blocks)((const int8_t *)(wr + 2), 34, wr, NULL, NULL, act + (size_t)b * ab, 34, nb);
     }
 }
 
-// Q4_0 / Q5_0: unpack a row once to int8 values and float scales, then reuse it for every activation row.
-static ATTR void KFN(mm_legacy)(int type, const uint8_t *w, size_t rb, int r0, int r1, int ncols, const uint8_t *act,
-                                 size_t ab, int batch, float *out, int ldo) {
+// Q4_0 / Q5_0 (against Q8_0) and Q4_1 / Q5_1 (against Q8_1): unpack a row once to int8 values and float scales
+// (and mins), then reuse it for every activation row.
+static ATTR void KFN(mm_legacy)(int type, const uint8_t *w, size_t rb, int nrows, int r0, int r1, int ncols,
+                                 const uint8_t *act, size_t ab, int batch, float *out, int ldo) {
     const int nb = ncols / 32;
+    const int has_min = type == 3 || type == 7;
+    const int repacked = CK_AVX2_VARIANT && type == 2 && nrows % 8 == 0;
     int8_t *q = malloc((size_t)ncols);
-    float *dw = malloc(sizeof(float) * (size_t)nb);
+    float *dw = malloc(sizeof(float) * 2 * (size_t)nb);
+    float *mw = dw + nb;
     for (int r = r0; r < r1; r++) {
         const uint8_t *wr = w + (size_t)r * rb;
         for (int i = 0; i < nb; i++) {
             int8_t *qb = q + 32 * i;
-            if (type == 2) {
-                const uint8_t *blk = wr + 18 * i, *qs = blk + 2;
+            if (type == 2 || type == 3) {
+                // block_q4_0: half d, u8 qs[16] (values q - 8); block_q4_1: half d, half m, u8 qs[16] (values q)
+                const uint8_t *blk = wr + (type == 2 ? 18 : 20) * (size_t)i, *qs = blk + (type == 2 ? 2 : 4);
+                const int off = type == 2 ? 8 : 0;
                 dw[i] = KFN(h2f)(blk);
-                for (int j = 0; j < 16; j++) { qb[j] = (int8_t)((qs[j] & 0x0F) - 8); qb[j + 16] = (int8_t)((qs[j] >> 4) - 8); }
+                if (has_min) mw[i] = KFN(h2f)(blk + 2);
+                for (int j = 0; j < 16; j++) { qb[j] = (int8_t)((qs[j] & 0x0F) - off); qb[j + 16] = (int8_t)((qs[j] >> 4) - off); }
             } else {
-                const uint8_t *blk = wr + 22 * i, *qs = blk + 6;
-                uint32_t qh; memcpy(&qh, blk + 2, 4);
+                // block_q5_0: half d, u32 qh, u8 qs[16] (values q - 16); block_q5_1: half d, half m, u32 qh, u8 qs[16]
+                const uint8_t *blk = wr + (type == 6 ? 22 : 24) * (size_t)i, *qh8 = blk + (type == 6 ? 2 : 4), *qs = qh8 + 4;
+                const int off = type == 6 ? 16 : 0;
+                uint32_t qh; memcpy(&qh, qh8, 4);
                 dw[i] = KFN(h2f)(blk);
+                if (has_min) mw[i] = KFN(h2f)(blk + 2);
                 for (int j = 0; j < 16; j++) {
                     const int h0 = ((qh >> j) << 4) & 0x10, h1 = (qh >> (j + 12)) & 0x10;
-                    qb[j] = (int8_t)(((qs[j] & 0x0F) | h0) - 16);
-                    qb[j + 16] = (int8_t)(((qs[j] >> 4) | h1) - 16);
+                    qb[j] = (int8_t)(((qs[j] & 0x0F) | h0) - off);
+                    qb[j + 16] = (int8_t)(((qs[j] >> 4) | h1) - off);
                 }
             }
         }
         for (int b = 0; b < batch; b++)
-            out[(size_t)b * ldo + r] = KFN(dot_blocks)(q, 32, NULL, dw, act + (size_t)b * ab, nb);
+            out[(size_t)b * ldo + r] = repacked ? KFN(dot_blocks_seq)(q, dw, act + (size_t)b * ab, nb)
+                                                : KFN(dot_blocks)(q, 32, NULL, dw, has_min ? mw : NULL, act + (size_t)b * ab,
+                                                                  has_min ? 36 : 34, nb);
     }
     free(q); free(dw);
 }
@@ -243,7 +366,7 @@ static ATTR inline void KFN(scale_min_k4)(int j, const uint8_t *q, int *sc, int 
     else { *sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4); *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4); }
 }
 
-// Q4_K / Q5_K / Q6_K against Q8_K activations: unpack a row once, reuse across the batch.
+// K-quants (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K) against Q8_K activations: unpack a row once, reuse across the batch.
 static ATTR void KFN(mm_k)(int type, const uint8_t *w, size_t rb, int r0, int r1, int ncols, const uint8_t *act,
                             size_t ab, int batch, float *out, int ldo) {
     const int ns = ncols / 256;
@@ -278,6 +401,28 @@ static ATTR void KFN(mm_k)(int type, const uint8_t *w, size_t rb, int r0, int r1
                         }
                     }
                 }
+            } else if (type == 10) {
+                // block_q2_K: u8 scales[16] (scale | min << 4), u8 qs[64], half d, half dmin; element 128h + 32l + b
+                // is bits 2l..2l+1 of qs[32h + b]
+                const uint8_t *blk = wr + 84 * s, *qs = blk + 16;
+                d[s] = KFN(h2f)(blk + 80); dmin[s] = KFN(h2f)(blk + 82);
+                for (int j = 0; j < 16; j++) { sc[16 * s + j] = blk[j] & 0xF; mn[16 * s + j] = blk[j] >> 4; }
+                for (int h = 0; h < 2; h++)
+                    for (int l = 0; l < 4; l++)
+                        for (int b = 0; b < 32; b++) qb[128 * h + 32 * l + b] = (int8_t)((qs[32 * h + b] >> (2 * l)) & 3);
+            } else if (type == 11) {
+                // block_q3_K: u8 hmask[32], u8 qs[64], u8 scales[12] (16 6-bit values, offset 32), half d; element
+                // 128h + 32l + b is bits 2l..2l+1 of qs[32h + b], minus 4 unless bit 4h + l of hmask[b] is set
+                const uint8_t *blk = wr + 110 * s, *hm = blk, *qs = blk + 32, *scb = blk + 96;
+                d[s] = KFN(h2f)(blk + 108);
+                for (int j = 0; j < 16; j++) {
+                    const int low = j < 8 ? (scb[j] & 0xF) : (scb[j - 8] >> 4);
+                    sc[16 * s + j] = (low | (((scb[8 + j % 4] >> (2 * (j / 4))) & 3) << 4)) - 32;
+                }
+                for (int h = 0; h < 2; h++)
+                    for (int l = 0; l < 4; l++)
+                        for (int b = 0; b < 32; b++)
+                            qb[128 * h + 32 * l + b] = (int8_t)(((qs[32 * h + b] >> (2 * l)) & 3) - (((hm[b] >> (4 * h + l)) & 1) ? 0 : 4));
             } else {
                 const uint8_t *blk = wr + 210 * s, *ql = blk, *qh = blk + 128;
                 const int8_t *scales = (const int8_t *)(blk + 192);
@@ -295,6 +440,11 @@ static ATTR void KFN(mm_k)(int type, const uint8_t *w, size_t rb, int r0, int r1
         }
         for (int b = 0; b < batch; b++) {
             const uint8_t *a = act + (size_t)b * ab;
+            if (type == 10 || type == 11) {
+                out[(size_t)b * ldo + r] = batch >= 8 ? KFN(dot_k16_tiled)(q, d, dmin, sc, type == 10 ? mn : NULL, a, ns)
+                                                      : KFN(dot_k16)(q, d, dmin, sc, type == 10 ? mn : NULL, a, ns);
+                continue;
+            }
             float sum = 0;
             for (int s = 0; s < ns; s++) {
                 const uint8_t *ablk = a + 292 * s;
@@ -302,7 +452,7 @@ static ATTR void KFN(mm_k)(int type, const uint8_t *w, size_t rb, int r0, int r1
                 float ad; memcpy(&ad, ablk, 4);
                 const int8_t *qb = q + 256 * s;
                 if (type == 14) {
-                    const int sumi = KFN(kdot_q6k)(qb, aq, sc + 16 * s);
+                    const int sumi = KFN(kdot16)(qb, aq, sc + 16 * s);
                     sum += (d[s] * ad) * (float)sumi;
                 } else {
                     int16_t bs[16]; memcpy(bs, ablk + 260, 32);
@@ -351,15 +501,15 @@ static ATTR void KFN(mm_bf16)(const uint8_t *w, size_t rb, int r0, int r1, int n
     free(wf); free(af);
 }
 
-static ATTR void KFN(matmul)(int wtype, const void *w, size_t rb, int r0, int r1, int ncols, const void *act, size_t ab,
-                              int batch, float *out, int ldo) {
+static ATTR void KFN(matmul)(int wtype, const void *w, size_t rb, int nrows, int r0, int r1, int ncols, const void *act,
+                              size_t ab, int batch, float *out, int ldo) {
     switch (wtype) {
     case 0: KFN(mm_f32)(w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
     case 1: KFN(mm_f16)(w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
     case 30: KFN(mm_bf16)(w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
     case 8: KFN(mm_q8_0)(w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
-    case 2: case 6: KFN(mm_legacy)(wtype, w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
-    case 12: case 13: case 14: KFN(mm_k)(wtype, w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
+    case 2: case 3: case 6: case 7: KFN(mm_legacy)(wtype, w, rb, nrows, r0, r1, ncols, act, ab, batch, out, ldo); break;
+    case 10: case 11: case 12: case 13: case 14: KFN(mm_k)(wtype, w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
     default: break;
     }
 }

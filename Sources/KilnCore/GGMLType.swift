@@ -1,6 +1,8 @@
 /// A ggml tensor type as stored in GGUF tensor infos: its id, name and block geometry.
 ///
-/// Sizes are those of gguf-py's `GGML_QUANT_SIZES` (gguf 0.19), which mirror ggml's `type_traits`.
+/// Sizes are those of gguf-py's `GGML_QUANT_SIZES` (gguf 0.19), which mirror ggml's `type_traits` — except Q8_1, where
+/// gguf 0.19 still lists the old float layout (40 bytes) and ggml's `block_q8_1` (two halves and 32 int8, static_assert
+/// in ggml-common.h) is 36 bytes, as the gguf-py vendored with llama.cpp has it.
 public struct GGMLType: Hashable, Sendable, CustomStringConvertible {
     public let id: Int32
     public let name: String
@@ -33,7 +35,7 @@ public struct GGMLType: Hashable, Sendable, CustomStringConvertible {
     public static let q5_0 = GGMLType(6, "Q5_0", 32, 22)
     public static let q5_1 = GGMLType(7, "Q5_1", 32, 24)
     public static let q8_0 = GGMLType(8, "Q8_0", 32, 34)
-    public static let q8_1 = GGMLType(9, "Q8_1", 32, 40)
+    public static let q8_1 = GGMLType(9, "Q8_1", 32, 36)
     public static let q2_K = GGMLType(10, "Q2_K", 256, 84)
     public static let q3_K = GGMLType(11, "Q3_K", 256, 110)
     public static let q4_K = GGMLType(12, "Q4_K", 256, 144)

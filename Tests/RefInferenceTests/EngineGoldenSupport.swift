@@ -95,8 +95,10 @@ struct EngineAgreement: CustomStringConvertible {
         return best.map(\.1)
     }
 
-    /// Runs `engine` teacher-forced over the prompt plus llama.cpp's greedy tokens (all but the last) in one pass,
-    /// then compares every prompt position and every greedy step.
+    /// Runs `engine` as the goldens ran llama.cpp: the prompt in one batch, then llama.cpp's greedy tokens (all but the
+    /// last) teacher-forced as 1-token decodes — llama.cpp's kernels depend on the batch size (ggml-cpu takes its tiled
+    /// K-quant matmul for 8 or more rows, vec_dot below), and so do the engine's that copy them. Then compares every
+    /// prompt position and every greedy step.
     ///
     /// Per position (criteria calibrated on llama.cpp against itself, see the report of gen_engine_goldens.py runs:
     /// the same prompts evaluated with n_batch=1 instead of 256 move top-40 logits by up to 1.52 and change the argmax
@@ -110,8 +112,8 @@ struct EngineAgreement: CustomStringConvertible {
     static func measure(_ engine: GemmaEngine, _ c: EngineGoldens.Case, maxDelta: Float = 1.5, cosineMin: Float = 0.997,
                         tieMargin: Float = 0.3) throws -> EngineAgreement {
         engine.reset()
-        let fed = c.ids + c.greedy.dropLast().map { Int32($0.id) }
-        let logits = try engine.evaluate(fed, allLogits: true)
+        var logits = try engine.evaluate(c.ids, allLogits: true)
+        for s in c.greedy.dropLast() { logits += try engine.evaluate([Int32(s.id)]) }
         let V = engine.config.vocabularySize
         var a = EngineAgreement()
         for (t, g) in c.positions.enumerated() {

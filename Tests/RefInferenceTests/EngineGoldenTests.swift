@@ -9,9 +9,9 @@ import Testing
 /// The engine against llama.cpp on the real Gemma 3 270M (Q4_K_M) and on requantizations of it (made by Kiln's convert,
 /// byte-identical to llama-quantize's: RequantizeTests and the goldens' recorded llama-quantize digests).
 @Suite(RealModel.required("EngineGoldenTests"), .serialized) struct EngineGoldenTests {
-    /// `argmaxShortfall`: a recorded known issue for the overall 95% argmax agreement (see q2_K, q5_1); every other
-    /// criterion still applies in full.
-    func check(model path: String, goldens: String, threads: Int = 2, argmaxShortfall: String? = nil) throws {
+    /// `knownFlips`: failures recorded as known issues, each named exactly by its case and greedy step (see q2_K);
+    /// any other failure, and every other criterion, still fails the test.
+    func check(model path: String, goldens: String, threads: Int = 2, knownFlips: [String] = []) throws {
         let g = try EngineGoldens(goldens)
         if let want = g.modelSHA256 {
             // The golden is llama.cpp's logits on one exact file; a different file (a stale cache, a changed
@@ -28,17 +28,16 @@ import Testing
             total.merge(a)
         }
         print("[\(g.model)] \(total)")
-        for f in total.failures.prefix(10) { Issue.record(Comment(rawValue: f)) }
-        #expect(total.failures.isEmpty)
+        let isKnown = { (f: String) in knownFlips.contains { f.hasPrefix($0 + ":") } }
+        for f in total.failures where isKnown(f) {
+            withKnownIssue(Comment(rawValue: f)) { Issue.record(Comment(rawValue: f)) }
+        }
+        let failures = total.failures.filter { !isKnown($0) }
+        for f in failures.prefix(10) { Issue.record(Comment(rawValue: f)) }
+        #expect(failures.isEmpty)
         #expect(total.rawDeltaOver * 100 <= total.positions * 3, "raw |Δ| > 1.5 at \(total.rawDeltaOver) of \(total.positions) positions")
         #expect(total.top5Under4 * 100 <= total.positions * 3, "top-5 overlap < 4 at \(total.top5Under4) of \(total.positions) positions")
-        if let known = argmaxShortfall {
-            withKnownIssue(Comment(rawValue: known), isIntermittent: true) {
-                #expect(total.argmaxAgree * 100 >= total.positions * 95, "argmax agreement \(total.argmaxAgree)/\(total.positions)")
-            }
-        } else {
-            #expect(total.argmaxAgree * 100 >= total.positions * 95, "argmax agreement \(total.argmaxAgree)/\(total.positions)")
-        }
+        #expect(total.argmaxAgree * 100 >= total.positions * 95, "argmax agreement \(total.argmaxAgree)/\(total.positions)")
         #expect(total.greedyChecked > 0)
     }
 
@@ -59,16 +58,24 @@ import Testing
     // batch-size noise, which does not depend on the weight type, and the per-type kernels are checked bit-level
     // against the reference path in EngineTinyModelTests.eachWeightType.
 
-    /// Measured when these goldens were made (Kiln's `chat --dump-logits` on the same files, prompt positions): the
-    /// engine's argmax differs from llama.cpp's at 9 of 112 positions on Q2_K and 6 of 112 on Q5_1 (95% needs ≤ 5),
-    /// every one a near-tie (llama.cpp's top-2 margin ≤ 0.3, so the per-position rule passes) — while llama.cpp itself,
-    /// n_batch 1 against 256, flips 4 of 112 on each. More than llama.cpp's own noise: a lead for the Q2_K/Q5_1 kernels,
-    /// recorded here as a known issue rather than hidden by a looser threshold.
-    static let nearTieShortfall = "engine vs llama.cpp on Q2_K/Q5_1: more near-tie argmax flips than llama.cpp's own batch-size noise (9 and 6 of 112 vs 4)"
-
+    /// Q2_K (attn_output, ffn_down; the rest Q4_0/Q5_0/Q8_0) and Q5_1 were a recorded known issue until their kernels
+    /// followed llama.cpp's: the engine's argmax differed from llama.cpp's at 9 and 6 of 112 positions (103/112 and
+    /// 106/112), near ties all, while llama.cpp itself, n_batch 1 against 256, flips 4 of 112. The engine computed Q2_K
+    /// and Q5_1 on its Swift reference path (Q5_1 against Q8_0 activations instead of Q8_1 with its f16 block sums), and
+    /// Q4_0 in vec_dot's 8-lane order where llama.cpp runs its repacked Q4_0x8 gemm. With the kernels copying
+    /// ggml-cpu's own paths (Q8_1 vec_dot for Q4_1/Q5_1; the tiled K-quant matmul for batches of 8 or more and vec_dot
+    /// below for Q2_K/Q3_K; the repacked Q4_0 gemm/gemv), layer 0's products of both files equal llama.cpp's bit for
+    /// bit (EngineVariantStageTests) and the agreement is 110/112 (Q2_K) and 109/112 (Q5_1).
+    ///
+    /// One greedy step of Q2_K stays a known issue: "raw-france" step 4, where llama.cpp's top-2 margin is 0.352 (just
+    /// over the 0.3 tie margin) and the engine picks the runner-up. llama.cpp against itself (the same prompt with
+    /// n_batch 1) moves that margin to 0.413 and flips step 6 (margin 0.057) instead; the engine's remaining
+    /// differences are outside the matrix products (attention, RoPE: ~5e-8 relative per stage in EngineStageTests),
+    /// amplified through the 18 layers of this low-bit file.
     @Test
     func q2_K() throws {
-        try check(model: try RealModel.variant("gemma-3-270m-q2_k.gguf"), goldens: "engine/goldens_q2_k.json", argmaxShortfall: Self.nearTieShortfall)
+        try check(model: try RealModel.variant("gemma-3-270m-q2_k.gguf"), goldens: "engine/goldens_q2_k.json",
+                  knownFlips: ["raw-france greedy step 4"])
     }
 
     @Test
@@ -81,9 +88,7 @@ import Testing
     func q4_1() throws { try check(model: try RealModel.variant("gemma-3-270m-q4_1.gguf"), goldens: "engine/goldens_q4_1.json") }
 
     @Test
-    func q5_1() throws {
-        try check(model: try RealModel.variant("gemma-3-270m-q5_1.gguf"), goldens: "engine/goldens_q5_1.json", argmaxShortfall: Self.nearTieShortfall)
-    }
+    func q5_1() throws { try check(model: try RealModel.variant("gemma-3-270m-q5_1.gguf"), goldens: "engine/goldens_q5_1.json") }
 
     /// BF16 computes as llama.cpp's CPU backend does (activations rounded to bf16, products in float; issue 11).
     @Test

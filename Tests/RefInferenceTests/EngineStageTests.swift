@@ -1,5 +1,6 @@
 import Foundation
 import GGUFWriter
+import KilnCore
 import KilnTestSupport
 import RefInference
 import Testing
@@ -64,5 +65,29 @@ import Testing
         }
         try check("result_norm", engine.rmsNorm(try Self.load("l_out-17"), weight: engine.weights.outputNorm))
         print("[stages] " + worst.map { "\($0.0) \(String(format: "%.2e", $0.1))" }.joined(separator: ", "))
+    }
+}
+
+/// The Q2_K and Q5_1 kernels against llama.cpp's own products on the real weights: layer 0 of the Q2_K variant
+/// (attn_output and ffn_down Q2_K × Q8_K, gate/up Q4_0/Q5_0) and of the Q5_1 variant (all Q5_1 × Q8_1), run from
+/// llama.cpp's inputs to the attention output projection (kqv_out-0) and the feed-forward block (ffn_norm-0), against its
+/// outputs (attn_post_norm-0, ffn_out-0); 16 tokens, dumped by scripts/gen_engine_goldens.py (ONLY=variant-stages).
+/// The limit is the stage tests' 1e-4 relative; the measured figures are printed (a kernel that rounds like ggml's
+/// leaves only the RMSNorm's and GELU's float differences).
+@Suite(RealModel.required("EngineVariantStageTests"), .serialized) struct EngineVariantStageTests {
+    @Test(arguments: ["q2_k", "q5_1"])
+    func layer0ProductsMatchLlamaCpp(_ variant: String) throws {
+        let dir = "engine/stages_\(variant)/"
+        let meta = try #require(try Fixtures.json(dir + "stages.json") as? [String: Any])
+        let path = try RealModel.variant(try #require(meta["model"] as? String))
+        let want = try #require(meta["model_sha256"] as? String)
+        try #require(try SHA256.hex(ofFile: path) == want, "\(path) is not the file llama.cpp ran (sha256 \(want))")
+        func load(_ key: String) throws -> [Float] { try NpyFile(path: Fixtures.path(dir + key + ".npy")).floats }
+        let engine = try GemmaEngine(path: path, options: EngineOptions(threads: 2, contextLength: 64))
+        let attn = EngineStageTests.relativeError(engine.attentionOutput(0, try load("kqv_out-0")), try load("attn_post_norm-0"))
+        let ffn = EngineStageTests.relativeError(engine.feedForward(0, normed: try load("ffn_norm-0")), try load("ffn_out-0"))
+        print("[stages \(variant)] attn_post_norm-0 \(String(format: "%.2e", attn)), ffn_out-0 \(String(format: "%.2e", ffn))")
+        #expect(attn <= 1e-4, "attn_post_norm-0: relative error \(attn)")
+        #expect(ffn <= 1e-4, "ffn_out-0: relative error \(ffn)")
     }
 }

@@ -180,10 +180,10 @@ import Testing
         }
     }
 
-    /// Every supported type alone, fast path against reference path (including types without a C kernel, which fall
-    /// back to the reference implementation): one matrix product to 1e-5 relative (identical activation rounding,
-    /// only the summation order differs), and whole-model logits within 2% of their scale (a summation-order
-    /// difference can flip one Q8 rounding, which the following layers amplify).
+    /// Every supported type alone, fast path (its C kernel) against reference path: one matrix product to 1e-5 relative
+    /// (identical activation rounding and per-block formula — for Q4_1/Q5_1 the Q8_1 block sums s — only the summation
+    /// order differs), and whole-model logits within 2% of their scale (a summation-order difference can flip one Q8
+    /// rounding, which the following layers amplify).
     @Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .f16, .f32, .bf16])
     func eachWeightType(_ type: GGMLType) throws {
         var spec = TinySpec()

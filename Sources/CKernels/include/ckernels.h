@@ -10,14 +10,18 @@
 /// 1 when the AVX2/FMA/F16C variants are in use.
 int ck_uses_avx2(void);
 
-/// Whether ck_matmul has a kernel for this ggml type id (F32, F16, BF16, Q4_0, Q5_0, Q8_0, Q4_K, Q5_K, Q6_K).
+/// Whether ck_matmul has a kernel for this ggml type id (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K,
+/// Q4_K, Q5_K, Q6_K).
 int ck_supports(int ggml_type);
-/// The ggml type activations must be quantized to for this weight type (8 = Q8_0, 15 = Q8_K, 1 = F16, 30 = BF16,
-/// 0 = F32).
+/// The ggml type activations must be quantized to for this weight type, ggml-cpu's vec_dot_type (8 = Q8_0 for
+/// Q4_0/Q5_0/Q8_0, 9 = Q8_1 for Q4_1/Q5_1, 15 = Q8_K for K-quants, 1 = F16, 30 = BF16, 0 = F32).
 int ck_activation_type(int ggml_type);
 
 /// Activations → Q8_0 as ggml-cpu's x86 quantize_row_q8_0 (d = f16(amax/127), id = 127/amax, round half even).
 void ck_quantize_q8_0(const float *x, void *y, int64_t n);
+/// Activations → Q8_1 (36-byte blocks: f16 d, f16 s, int8 qs[32]) as ggml-cpu's x86 quantize_row_q8_1: qs and d as
+/// ck_quantize_q8_0, s = f16(d·Σqs) with the float d.
+void ck_quantize_q8_1(const float *x, void *y, int64_t n);
 /// Activations → Q8_K as quantize_row_q8_K_ref (signed max, iscale = -127/max, nearest_int, d = 1/iscale, bsums).
 void ck_quantize_q8_K(const float *x, void *y, int64_t n);
 void ck_f32_to_f16(const float *x, uint16_t *y, int64_t n);
@@ -30,8 +34,12 @@ void ck_f32_to_bf16(const float *x, uint16_t *y, int64_t n);
 void ck_round_bf16(float *x, int64_t n);
 
 /// out[b*ldo + r] = dot(row r of w, activation b) for r in [r0, r1), b in [0, batch).
-/// w: rows of row_bytes in ggml type `wtype`; act: `batch` rows of act_bytes already in ck_activation_type(wtype).
-void ck_matmul(int wtype, const void *w, size_t row_bytes, int r0, int r1, int ncols,
+/// w: `nrows` rows of row_bytes in ggml type `wtype`; act: `batch` rows of act_bytes already in
+/// ck_activation_type(wtype). Each type computes as llama.cpp's CPU backend does on an AVX2 machine, including its
+/// choice of path: Q4_0 tensors of a multiple of 8 rows as its repacked Q4_0x8 gemm/gemv; Q2_K and Q3_K as its tiled
+/// K-quant matmul for batch >= 8 and its vec_dot below, so their results depend on `batch` as llama.cpp's do.
+/// Results never depend on r0/r1 (how rows are split between threads).
+void ck_matmul(int wtype, const void *w, size_t row_bytes, int nrows, int r0, int r1, int ncols,
                const void *act, size_t act_bytes, int batch, float *out, int ldo);
 
 /// Plain float dot product (8 partial sums).

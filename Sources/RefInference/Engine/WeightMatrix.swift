@@ -5,7 +5,8 @@ import QuantCore
 /// How a matrix product runs.
 public enum MatMulMode: Sendable, Equatable {
     /// Integer dot products on the stored blocks against activations quantized the way llama.cpp's CPU backend
-    /// quantizes them (Q8_0 for Q4_0/Q5_0/Q8_0, Q8_K for K-quants, f16 for F16); C SIMD kernels.
+    /// quantizes them (Q8_0 for Q4_0/Q5_0/Q8_0, Q8_1 for Q4_1/Q5_1, Q8_K for K-quants, f16 for F16); C SIMD kernels
+    /// (`ck_matmul`, which also follows llama.cpp's per-type choice of repacked, tiled or vec_dot path).
     case fast
     /// Plain Swift loops over dequantized weight rows, activations rounded exactly as in `.fast`.
     case referenceEmulated
@@ -22,15 +23,22 @@ public final class PreparedActivations: @unchecked Sendable {
     /// True when rows are in the C kernels' activation format (`.fast`); false for float rows of the reference path.
     let kernelReady: Bool
     let storage: UnsafeMutableRawPointer
+    /// Reference path with Q8_1 rounding only: each 32-block's s as ggml's Q8_1 stores it (`ActivationRounding.roundTrip`),
+    /// `batch` rows of `blocksPerRow`.
+    let blockSums: UnsafeMutablePointer<Float>?
 
-    init(batch: Int, rowBytes: Int, kernelReady: Bool) {
+    init(batch: Int, rowBytes: Int, kernelReady: Bool, blocksPerRow: Int = 0) {
         self.batch = batch
         self.rowBytes = rowBytes
         self.kernelReady = kernelReady
         storage = .allocate(byteCount: max(1, batch * rowBytes), alignment: 64)
+        blockSums = blocksPerRow > 0 ? .allocate(capacity: batch * blocksPerRow) : nil
     }
 
-    deinit { storage.deallocate() }
+    deinit {
+        storage.deallocate()
+        blockSums?.deallocate()
+    }
 
     var floats: UnsafeMutablePointer<Float> { storage.assumingMemoryBound(to: Float.self) }
 }
@@ -63,16 +71,30 @@ enum ActivationRounding {
         case .f32: .f32
         case .f16: .f16
         case .bf16: .bf16   // ggml-cpu: BF16 rows dot BF16 activations, products and sums in float
-        case .q4_0, .q5_0, .q8_0, .q4_1, .q5_1, .iq4_nl: .q8_0   // Q8_1 for _1 types rounds values like Q8_0
+        case .q4_0, .q5_0, .q8_0, .iq4_nl: .q8_0
+        case .q4_1, .q5_1: .q8_1   // Q8_0's values plus each block's s, which stands in for Σx against the weights' min
         default: .q8_K
         }
     }
 
-    /// Rounds `n` floats in place as `dotType` quantization followed by dequantization would.
-    static func roundTrip(_ x: UnsafeMutablePointer<Float>, count n: Int, dotType: GGMLType) {
+    /// Rounds `n` floats in place as `dotType` quantization followed by dequantization would. For Q8_1, `blockSums`
+    /// (n / 32 floats) receives each block's s as ggml stores it: f16(d·Σq) with the float d, which is not Σ of the
+    /// rounded values (those use the f16 d).
+    static func roundTrip(_ x: UnsafeMutablePointer<Float>, count n: Int, dotType: GGMLType, blockSums: UnsafeMutablePointer<Float>? = nil) {
         switch dotType {
         case .f16: ck_round_f16(x, Int64(n))
         case .bf16: ck_round_bf16(x, Int64(n))
+        case .q8_1:
+            // block_q8_1: half d, half s, int8 qs[32]
+            let tmp = UnsafeMutableRawPointer.allocate(byteCount: dotType.byteCount(elements: n)!, alignment: 64)
+            defer { tmp.deallocate() }
+            ck_quantize_q8_1(x, tmp, Int64(n))
+            for i in 0 ..< n / 32 {
+                let blk = tmp + 36 * i
+                let d = half(blk, 0)
+                for j in 0 ..< 32 { x[32 * i + j] = d * Float(blk.load(fromByteOffset: 4 + j, as: Int8.self)) }
+                blockSums?[i] = half(blk, 2)
+            }
         case .q8_0, .q8_K:
             let bytes = dotType.byteCount(elements: n)!
             let tmp = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
@@ -82,6 +104,11 @@ enum ActivationRounding {
                                       into: UnsafeMutableBufferPointer(start: x, count: n))
         default: break
         }
+    }
+
+    /// The IEEE half at `p + offset` (little-endian), widened exactly.
+    static func half(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
+        Float(Float16(bitPattern: UInt16(littleEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self))))
     }
 }
 
@@ -132,6 +159,7 @@ public struct QuantizedWeightMatrix: WeightMatrix, @unchecked Sendable {
                 let src = x + b * columns, dst = p.storage + b * rb
                 switch dot {
                 case .q8_0: ck_quantize_q8_0(src, dst, Int64(columns))
+                case .q8_1: ck_quantize_q8_1(src, dst, Int64(columns))
                 case .q8_K: ck_quantize_q8_K(src, dst, Int64(columns))
                 case .f16: ck_f32_to_f16(src, dst.assumingMemoryBound(to: UInt16.self), Int64(columns))
                 case .bf16: ck_f32_to_bf16(src, dst.assumingMemoryBound(to: UInt16.self), Int64(columns))
@@ -140,18 +168,26 @@ public struct QuantizedWeightMatrix: WeightMatrix, @unchecked Sendable {
             }
             return p
         }
-        let p = PreparedActivations(batch: batch, rowBytes: columns * 4, kernelReady: false)
+        let nb = columns / 32
+        let p = PreparedActivations(batch: batch, rowBytes: columns * 4, kernelReady: false,
+                                    blocksPerRow: mode != .referencePlain && dot == .q8_1 ? nb : 0)
         p.floats.update(from: x, count: batch * columns)
         if mode != .referencePlain {
-            for b in 0 ..< batch { ActivationRounding.roundTrip(p.floats + b * columns, count: columns, dotType: dot) }
+            for b in 0 ..< batch {
+                ActivationRounding.roundTrip(p.floats + b * columns, count: columns, dotType: dot, blockSums: p.blockSums.map { $0 + b * nb })
+            }
         }
         return p
     }
 
     public func multiply(_ input: PreparedActivations, rows range: Range<Int>, into y: UnsafeMutablePointer<Float>, ldo: Int) {
         if input.kernelReady {
-            ck_matmul(type.id, base, rowBytes, Int32(range.lowerBound), Int32(range.upperBound), Int32(columns),
+            ck_matmul(type.id, base, rowBytes, Int32(rows), Int32(range.lowerBound), Int32(range.upperBound), Int32(columns),
                       input.storage, input.rowBytes, Int32(input.batch), y, Int32(ldo))
+            return
+        }
+        if let sums = input.blockSums {
+            multiplyWithMins(input, blockSums: sums, rows: range, into: y, ldo: ldo)
             return
         }
         // Reference: dequantize each row, then a plain sequential dot product per activation row.
@@ -164,6 +200,39 @@ public struct QuantizedWeightMatrix: WeightMatrix, @unchecked Sendable {
                 var s: Float = 0
                 for c in 0 ..< columns { s += w[c] * x[c] }
                 y[b * ldo + r] = s
+            }
+        }
+    }
+
+    /// Reference for Q4_1/Q5_1 weights against Q8_1 activations, the per-block formula of ggml's
+    /// `ggml_vec_dot_q4_1_q8_1` / `ggml_vec_dot_q5_1_q8_1`: a weight is d·q + m, and llama.cpp computes Σ (d·q + m)·x
+    /// as Σ_blocks (Σ_j (d·q_j)·x_j + m·s) with the block's stored s = f16(d_x·Σq_x) in place of Σ_j x_j. Here in
+    /// plain sequential float sums over dequantized values (d·q from QuantCore, with the block's m field zeroed: both
+    /// block layouts begin `half d; half m`), so only the summation order differs from the kernel.
+    func multiplyWithMins(_ input: PreparedActivations, blockSums: UnsafeMutablePointer<Float>, rows range: Range<Int>,
+                          into y: UnsafeMutablePointer<Float>, ldo: Int) {
+        precondition(type == .q4_1 || type == .q5_1, "Q8_1 block sums for \(type.name) weights")
+        let nb = columns / 32, bb = type.typeSize
+        let scaled = UnsafeMutablePointer<Float>.allocate(capacity: columns), mins = UnsafeMutablePointer<Float>.allocate(capacity: nb)
+        let row = UnsafeMutableRawPointer.allocate(byteCount: rowBytes, alignment: 16)
+        defer { scaled.deallocate(); mins.deallocate(); row.deallocate() }
+        for r in range {
+            row.copyMemory(from: base + r * rowBytes, byteCount: rowBytes)
+            for i in 0 ..< nb {
+                mins[i] = ActivationRounding.half(row, i * bb + 2)
+                row.storeBytes(of: 0, toByteOffset: i * bb + 2, as: UInt16.self)
+            }
+            try! Quantizer.dequantize(ElementType(ggml: type), UnsafeRawBufferPointer(start: row, count: rowBytes), count: columns,
+                                      into: UnsafeMutableBufferPointer(start: scaled, count: columns))
+            for b in 0 ..< input.batch {
+                let x = input.floats + b * columns, s = blockSums + b * nb
+                var sum: Float = 0
+                for i in 0 ..< nb {
+                    var t: Float = 0
+                    for j in 32 * i ..< 32 * i + 32 { t += scaled[j] * x[j] }
+                    sum += t + mins[i] * s[i]
+                }
+                y[b * ldo + r] = sum
             }
         }
     }
@@ -200,7 +269,7 @@ public struct FloatWeightMatrix: WeightMatrix, @unchecked Sendable {
         values.withUnsafeBufferPointer { w in
             let w = w.baseAddress!
             if input.kernelReady {
-                ck_matmul(0, w, columns * 4, Int32(range.lowerBound), Int32(range.upperBound), Int32(columns),
+                ck_matmul(0, w, columns * 4, Int32(rows), Int32(range.lowerBound), Int32(range.upperBound), Int32(columns),
                           input.storage, input.rowBytes, Int32(input.batch), y, Int32(ldo))
                 return
             }

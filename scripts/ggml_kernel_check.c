@@ -1,0 +1,118 @@
+// Dev check (not part of `make test`): Kiln's CKernels against libggml-cpu itself, on random rows.
+// Built and run by scripts/check-kernels-vs-ggml.sh, which links the libggml-cpu/libggml-base of llama-cpp-python
+// 0.3.36 (the library the engine goldens ran). For every quantized weight type the engine has a kernel for: the
+// weights are quantized by ggml's own quantize_row_<type>_ref, the activations by ggml-cpu's quantize_row_q8_0 /
+// q8_1 / q8_K (compared byte for byte with ck_quantize_*), then ggml's ggml_vec_dot_<type>_<dot type> and one-row
+// ck_matmul must give the same float, bit for bit. Prints the number of differing dots per type. One activation
+// row each, so Q2_K/Q3_K take their vec_dot path; their batch >= 8 path (ggml-cpu's tiled matmul, which has no
+// exported entry point) is checked against llama.cpp's own products by EngineVariantStageTests.
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ckernels.h"
+
+void ggml_cpu_init(void);
+typedef void (*quant_fn)(const float *x, void *y, int64_t k);
+typedef void (*dot_fn)(int n, float *s, size_t bs, const void *vx, size_t bx, const void *vy, size_t by, int nrc);
+void quantize_row_q8_0(const float *, void *, int64_t);
+void quantize_row_q8_1(const float *, void *, int64_t);
+void quantize_row_q8_K(const float *, void *, int64_t);
+void quantize_row_q4_0_ref(const float *, void *, int64_t);
+void quantize_row_q4_1_ref(const float *, void *, int64_t);
+void quantize_row_q5_0_ref(const float *, void *, int64_t);
+void quantize_row_q5_1_ref(const float *, void *, int64_t);
+void quantize_row_q8_0_ref(const float *, void *, int64_t);
+void quantize_row_q2_K_ref(const float *, void *, int64_t);
+void quantize_row_q3_K_ref(const float *, void *, int64_t);
+void quantize_row_q4_K_ref(const float *, void *, int64_t);
+void quantize_row_q5_K_ref(const float *, void *, int64_t);
+void quantize_row_q6_K_ref(const float *, void *, int64_t);
+void ggml_vec_dot_q4_0_q8_0(int, float *, size_t, const void *, size_t, const void *, size_t, int);
+void ggml_vec_dot_q4_1_q8_1(int, float *, size_t, const void *, size_t, const void *, size_t, int);
+void ggml_vec_dot_q5_0_q8_0(int, float *, size_t, const void *, size_t, const void *, size_t, int);
+void ggml_vec_dot_q5_1_q8_1(int, float *, size_t, const void *, size_t, const void *, size_t, int);
+void ggml_vec_dot_q8_0_q8_0(int, float *, size_t, const void *, size_t, const void *, size_t, int);
+void ggml_vec_dot_q2_K_q8_K(int, float *, size_t, const void *, size_t, const void *, size_t, int);
+void ggml_vec_dot_q3_K_q8_K(int, float *, size_t, const void *, size_t, const void *, size_t, int);
+void ggml_vec_dot_q4_K_q8_K(int, float *, size_t, const void *, size_t, const void *, size_t, int);
+void ggml_vec_dot_q5_K_q8_K(int, float *, size_t, const void *, size_t, const void *, size_t, int);
+void ggml_vec_dot_q6_K_q8_K(int, float *, size_t, const void *, size_t, const void *, size_t, int);
+
+static uint64_t state = 88172645463325252ull;
+static double uniform(void) {  // xorshift64, [0, 1)
+    state ^= state << 13; state ^= state >> 7; state ^= state << 17;
+    return (double)(state >> 11) * (1.0 / 9007199254740992.0);
+}
+
+enum { N = 2048, TRIALS = 2000 };
+
+int main(void) {
+    ggml_cpu_init();
+    printf("Kiln kernels: %s\n", ck_uses_avx2() ? "AVX2/FMA/F16C" : "portable");
+    float *x = malloc(N * sizeof(float)), *w = malloc(N * sizeof(float));
+    uint8_t *ggml_act = malloc(2 * N), *kiln_act = malloc(2 * N), *wq = malloc(2 * N);
+    int failed = 0;
+
+    struct { const char *name; quant_fn ggml; void (*kiln)(const float *, void *, int64_t); int block, bytes; } acts[] = {
+        {"Q8_0", quantize_row_q8_0, ck_quantize_q8_0, 32, 34},
+        {"Q8_1", quantize_row_q8_1, ck_quantize_q8_1, 32, 36},
+        {"Q8_K", quantize_row_q8_K, ck_quantize_q8_K, 256, 292},
+    };
+    for (int a = 0; a < 3; a++) {
+        int diff = 0;
+        for (int t = 0; t < 300; t++) {
+            const double scale = pow(10, uniform() * 6 - 3);
+            for (int i = 0; i < N; i++) x[i] = (float)((uniform() * 2 - 1) * scale * (uniform() < 0.05 ? 10 : 1));
+            if (t % 7 == 0) memset(x, 0, 256 * sizeof(float));  // all-zero blocks
+            // ggml's quantize_row_q8_K_ref leaves the bsums of an all-zero block unwritten (its d = 0 makes them
+            // irrelevant); Kiln writes zeros, so both buffers start zeroed.
+            memset(ggml_act, 0, 2 * N); memset(kiln_act, 0, 2 * N);
+            acts[a].ggml(x, ggml_act, N);
+            acts[a].kiln(x, kiln_act, N);
+            diff += memcmp(ggml_act, kiln_act, (size_t)(N / acts[a].block) * acts[a].bytes) != 0;
+        }
+        printf("activations %s: %d of 300 rows differ from ggml-cpu's quantize_row\n", acts[a].name, diff);
+        failed += diff;
+    }
+
+    // exact: the kernel follows ggml's AVX2 vec_dot operation for operation, so a differing bit is a failure. The
+    // Q4_K/Q5_K/Q6_K kernels sum the super-blocks in another order (printed for information only).
+    struct { const char *name; int type, block, bytes, act, exact; quant_fn quant; dot_fn dot; } types[] = {
+        {"Q4_0", 2, 32, 18, 0, 1, quantize_row_q4_0_ref, ggml_vec_dot_q4_0_q8_0},
+        {"Q4_1", 3, 32, 20, 1, 1, quantize_row_q4_1_ref, ggml_vec_dot_q4_1_q8_1},
+        {"Q5_0", 6, 32, 22, 0, 1, quantize_row_q5_0_ref, ggml_vec_dot_q5_0_q8_0},
+        {"Q5_1", 7, 32, 24, 1, 1, quantize_row_q5_1_ref, ggml_vec_dot_q5_1_q8_1},
+        {"Q8_0", 8, 32, 34, 0, 1, quantize_row_q8_0_ref, ggml_vec_dot_q8_0_q8_0},
+        {"Q2_K", 10, 256, 84, 2, 1, quantize_row_q2_K_ref, ggml_vec_dot_q2_K_q8_K},
+        {"Q3_K", 11, 256, 110, 2, 1, quantize_row_q3_K_ref, ggml_vec_dot_q3_K_q8_K},
+        {"Q4_K", 12, 256, 144, 2, 0, quantize_row_q4_K_ref, ggml_vec_dot_q4_K_q8_K},
+        {"Q5_K", 13, 256, 176, 2, 0, quantize_row_q5_K_ref, ggml_vec_dot_q5_K_q8_K},
+        {"Q6_K", 14, 256, 210, 2, 0, quantize_row_q6_K_ref, ggml_vec_dot_q6_K_q8_K},
+    };
+    for (size_t c = 0; c < sizeof types / sizeof types[0]; c++) {
+        int diff = 0;
+        double worst = 0;
+        for (int t = 0; t < TRIALS; t++) {
+            const int blocks = 1 + (int)(uniform() * (N / types[c].block)), n = blocks * types[c].block;
+            for (int i = 0; i < n; i++) w[i] = (float)((uniform() * 2 - 1) * 0.05 + (uniform() < 0.5 ? 0.01 : -0.01));
+            for (int i = 0; i < n; i++) x[i] = (float)((uniform() * 2 - 1) * (uniform() < 0.1 ? 20 : 1));
+            types[c].quant(w, wq, n);
+            acts[types[c].act].ggml(x, ggml_act, n);
+            float theirs, ours;
+            types[c].dot(n, &theirs, 0, wq, 0, ggml_act, 0, 1);
+            ck_matmul(types[c].type, wq, (size_t)blocks * types[c].bytes, 1, 0, 1, n, ggml_act,
+                      (size_t)(n / acts[types[c].act].block) * acts[types[c].act].bytes, 1, &ours, 1);
+            if (memcmp(&theirs, &ours, sizeof(float)) != 0) {
+                diff++;
+                const double rel = fabs((double)theirs - ours) / fmax(fabs(theirs), 1e-30);
+                worst = rel > worst ? rel : worst;
+            }
+        }
+        printf("%s: %d of %d dot products differ from ggml_vec_dot (max relative difference %.2g)%s\n", types[c].name, diff,
+               TRIALS, worst, types[c].exact ? "" : " [summation order not ggml's: not checked]");
+        if (types[c].exact) failed += diff;
+    }
+    return failed ? 1 : 0;
+}
