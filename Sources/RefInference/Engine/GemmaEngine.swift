@@ -193,17 +193,7 @@ public final class GemmaEngine: @unchecked Sendable {
 
     /// `x @ Wᵀ` for `batch = x.count / W.columns` rows, parallel over output rows.
     public func matmul(_ w: any WeightMatrix, _ x: [Float]) -> [Float] {
-        let batch = x.count / w.columns
-        let prepared = x.withUnsafeBufferPointer { w.prepare($0.baseAddress!, batch: batch, mode: options.matMulMode) }
-        var y = [Float](repeating: 0, count: batch * w.rows)
-        let rows = w.rows
-        y.withUnsafeMutableBufferPointer { yb in
-            let out = SendablePointer(yb.baseAddress!)
-            parallelRanges(rows, threads: options.threads, align: 16) { r in
-                w.multiply(prepared, rows: r, into: out.p, ldo: rows)
-            }
-        }
-        return y
+        w.apply(to: x, mode: options.matMulMode, threads: options.threads)
     }
 
     /// Q, K and V of layer `il` from the normed input: projections, per-head RMSNorm, NEOX RoPE at `positions`,

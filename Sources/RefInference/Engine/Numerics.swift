@@ -64,18 +64,46 @@ public enum GemmaNumerics {
     /// `out = gelu(gate) * up` as ggml's `geglu` (table form when `table`, exact tanh otherwise).
     public static func geglu(_ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, count: Int, table: Bool,
                              into out: UnsafeMutablePointer<Float>) {
+        gelu(gate, count: count, table: table, into: out)
+        for i in 0 ..< count { out[i] *= up[i] }
+    }
+
+    /// `out = gelu(x)` as ggml-cpu's `ggml_vec_gelu_f32` (with `table`, its `GGML_GELU_FP16` form: 0 at or below −10,
+    /// x at or above 10, else the f16 table at f16(x); exact tanh otherwise). `out` may be `x`.
+    public static func gelu(_ x: UnsafePointer<Float>, count: Int, table: Bool, into out: UnsafeMutablePointer<Float>) {
         if !table {
-            for i in 0 ..< count { out[i] = gelu(gate[i]) * up[i] }
+            for i in 0 ..< count { out[i] = gelu(x[i]) }
             return
         }
         geluTable.withUnsafeBufferPointer { t in
             withUnsafeTemporaryAllocation(of: UInt16.self, capacity: count) { h in
-                ck_f32_to_f16(gate, h.baseAddress!, Int64(count))
+                ck_f32_to_f16(x, h.baseAddress!, Int64(count))
                 for i in 0 ..< count {
-                    let x = gate[i]
-                    if x <= -10 { out[i] = 0 } else if x >= 10 { out[i] = x * up[i] } else { out[i] = t[Int(h[i])] * up[i] }
+                    let v = x[i]
+                    out[i] = v <= -10 ? 0 : (v >= 10 ? v : t[Int(h[i])])
                 }
             }
+        }
+    }
+
+    /// ggml `norm` followed by `mul` with `weight` and `add` of `bias` (LayerNorm): the mean as a double sum of the
+    /// row, the variance as the mean of squared deviations, `scale = 1/sqrtf(variance + eps)`,
+    /// `y = ((x − mean) · scale) · w + b`. Works on `rows` consecutive rows of `dim`.
+    public static func layerNorm(_ x: UnsafePointer<Float>, rows: Int, dim: Int, weight: UnsafePointer<Float>,
+                                 bias: UnsafePointer<Float>, eps: Float, into y: UnsafeMutablePointer<Float>) {
+        for r in 0 ..< rows {
+            let xr = x + r * dim, yr = y + r * dim
+            var sum: Double = 0
+            for i in 0 ..< dim { sum += Double(xr[i]) }
+            let mean = Float(sum / Double(dim))
+            var sum2: Double = 0
+            for i in 0 ..< dim {
+                let v = xr[i] - mean
+                yr[i] = v
+                sum2 += Double(v * v)
+            }
+            let scale = 1 / (Float(sum2 / Double(dim)) + eps).squareRoot()
+            for i in 0 ..< dim { yr[i] = (yr[i] * scale) * weight[i] + bias[i] }
         }
     }
 

@@ -1,0 +1,228 @@
+import CKernels
+import GGUFWriter
+import KilnCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Gemma 3's vision tower and projector run from an mmproj GGUF (llama.cpp's clip names, `clip.projector_type =
+/// gemma3`), computing as llama.cpp's libmtmd does (tools/mtmd/models/siglip.cpp `clip_graph_siglip::build` with
+/// clip.cpp `build_inp`, `build_vit`, `build_attn`, `build_ffn`; llama-cpp-python 0.3.36's vendored tree):
+///
+/// 1. the image preprocessed by `MtmdPreprocessing` to `image_size²`, planar, in [−1, 1];
+/// 2. patch embedding: a `patch × patch` stride-`patch` convolution (`v.patch_embd`, im2col order channel, row,
+///    column) plus its bias, then the learned position embedding of each patch (`v.position_embd`), patches in
+///    row-major order;
+/// 3. `block_count` pre-norm encoder blocks: LayerNorm (`ln1`), multi-head self-attention over all patches (no mask,
+///    scale 1/√head_dim, q/k/v/out projections with biases), residual; LayerNorm (`ln2`), `ffn_up` + bias, tanh GELU,
+///    `ffn_down` + bias, residual;
+/// 4. the final LayerNorm (`v.post_ln`);
+/// 5. 2-D average pooling of the patch grid by `clip.vision.projector.scale_factor` (4 when absent: 64×64 patches →
+///    16×16 = 256 soft tokens), tokens in row-major order;
+/// 6. RMSNorm with the LayerNorm epsilon times `mm.soft_emb_norm` (the file stores 1 + w), then the projection
+///    `mm.input_projection` (ggml `ne = [text width, vision width]`, applied transposed) into the text width.
+///
+/// With llama.cpp numerics (`EngineOptions.llamaCppNumerics`) activations are rounded as ggml-cpu rounds them for
+/// each weight type (f16 for the F16 matrices), q, K and V are rounded to f16 as libmtmd's flash attention casts them,
+/// and GELU uses ggml's f16 table.
+public struct Gemma3SigLIP: VisionEncoder, @unchecked Sendable {
+    /// `clip.projector_type` of this family.
+    public static let projectorType = "gemma3"
+
+    public struct Config: Sendable, Equatable {
+        public var width: Int
+        public var depth: Int
+        public var heads: Int
+        public var feedForward: Int
+        public var patchSize: Int
+        public var imageSize: Int
+        public var projectionDim: Int
+        public var layerNormEpsilon: Float
+        public var imageMean: [Float]
+        public var imageStd: [Float]
+        /// Average-pooling window per side (llama.cpp's `n_merge`).
+        public var poolFactor: Int
+
+        public var headDim: Int { width / heads }
+        public var patchesPerSide: Int { imageSize / patchSize }
+        public var patches: Int { patchesPerSide * patchesPerSide }
+        public var tokensPerSide: Int { patchesPerSide / poolFactor }
+    }
+
+    struct Layer {
+        var ln1: (w: [Float], b: [Float])
+        var ln2: (w: [Float], b: [Float])
+        var q: any WeightMatrix, qBias: [Float]
+        var k: any WeightMatrix, kBias: [Float]
+        var v: any WeightMatrix, vBias: [Float]
+        var output: any WeightMatrix, outputBias: [Float]
+        var up: any WeightMatrix, upBias: [Float]
+        var down: any WeightMatrix, downBias: [Float]
+    }
+
+    public let config: Config
+    public let options: EngineOptions
+    let patchEmbedding: any WeightMatrix
+    let patchBias: [Float]
+    let positions: [Float]
+    let layers: [Layer]
+    let postNorm: (w: [Float], b: [Float])
+    let softNorm: [Float]
+    let projection: any WeightMatrix
+    /// Keeps the GGUF mapping alive.
+    let file: GGUFFile
+
+    public var tokensPerImage: Int { config.tokensPerSide * config.tokensPerSide }
+    public var outputWidth: Int { config.projectionDim }
+    public var imageStart: String { "<start_of_image>" }
+    public var imageEnd: String { "<end_of_image>" }
+    public var bidirectionalImageAttention: Bool { true }
+
+    // MARK: Forward
+
+    public func encode(_ image: RGBImage) -> [Float] {
+        let c = config
+        let pixels = MtmdPreprocessing.pixels(image, size: c.imageSize, mean: c.imageMean, std: c.imageStd)
+        var x = embedPatches(pixels)
+        for layer in layers { x = block(layer, x) }
+        x = layerNorm(x, postNorm)
+        let pooled = pool(x)
+        var normed = [Float](repeating: 0, count: pooled.count)
+        pooled.withUnsafeBufferPointer { p in softNorm.withUnsafeBufferPointer { w in normed.withUnsafeMutableBufferPointer { o in
+            GemmaNumerics.rmsNorm(p.baseAddress!, rows: tokensPerImage, dim: c.width, weight: w.baseAddress!,
+                                  eps: c.layerNormEpsilon, into: o.baseAddress!)
+        } } }
+        return matmul(projection, normed)
+    }
+
+    /// Steps 1–2: `[patches][width]` from planar pixels.
+    func embedPatches(_ pixels: [Float]) -> [Float] {
+        let c = config, p = c.patchSize, side = c.patchesPerSide, size = c.imageSize, k = 3 * p * p
+        var columns = [Float](repeating: 0, count: c.patches * k)
+        for py in 0 ..< side {
+            for px in 0 ..< side {
+                let row = (py * side + px) * k
+                for ch in 0 ..< 3 {
+                    for ky in 0 ..< p {
+                        let src = ch * size * size + (py * p + ky) * size + px * p
+                        let dst = row + ch * p * p + ky * p
+                        for kx in 0 ..< p { columns[dst + kx] = pixels[src + kx] }
+                    }
+                }
+            }
+        }
+        var x = matmul(patchEmbedding, columns)
+        for t in 0 ..< c.patches {
+            for d in 0 ..< c.width { x[t * c.width + d] = (x[t * c.width + d] + patchBias[d]) + positions[t * c.width + d] }
+        }
+        return x
+    }
+
+    /// Step 3: one encoder block.
+    func block(_ L: Layer, _ x: [Float]) -> [Float] {
+        let h = layerNorm(x, L.ln1)
+        var q = affine(L.q, L.qBias, h), k = affine(L.k, L.kBias, h), v = affine(L.v, L.vBias, h)
+        if options.llamaCppNumerics {
+            GemmaNumerics.roundToHalf(&q, count: q.count)
+            GemmaNumerics.roundToHalf(&k, count: k.count)
+            GemmaNumerics.roundToHalf(&v, count: v.count)
+        }
+        var s = affine(L.output, L.outputBias, attention(q, k, v))
+        for i in s.indices { s[i] += x[i] }
+        var f = affine(L.up, L.upBias, layerNorm(s, L.ln2))
+        f.withUnsafeMutableBufferPointer { b in
+            GemmaNumerics.gelu(b.baseAddress!, count: b.count, table: options.llamaCppNumerics, into: b.baseAddress!)
+        }
+        var out = affine(L.down, L.downBias, f)
+        for i in out.indices { out[i] += s[i] }
+        return out
+    }
+
+    /// Unmasked multi-head attention of every patch over every patch: `[patches][width]`.
+    func attention(_ q: [Float], _ k: [Float], _ v: [Float]) -> [Float] {
+        let c = config, T = c.patches, H = c.heads, hd = c.headDim, D = c.width
+        let scale = 1 / Float(hd).squareRoot(), simd = options.path == .fast
+        var out = [Float](repeating: 0, count: T * D)
+        q.withUnsafeBufferPointer { qb in k.withUnsafeBufferPointer { kb in v.withUnsafeBufferPointer { vb in
+            out.withUnsafeMutableBufferPointer { ob in
+                let qp = SendablePointer(UnsafeMutablePointer(mutating: qb.baseAddress!))
+                let kp = SendablePointer(UnsafeMutablePointer(mutating: kb.baseAddress!))
+                let vp = SendablePointer(UnsafeMutablePointer(mutating: vb.baseAddress!))
+                let op = SendablePointer(ob.baseAddress!)
+                parallelRanges(T * H, threads: options.threads) { range in
+                    let scores = UnsafeMutablePointer<Float>.allocate(capacity: T)
+                    defer { scores.deallocate() }
+                    for job in range {
+                        let t = job / H, h = job % H
+                        let query = qp.p + t * D + h * hd
+                        var mx = -Float.infinity
+                        for j in 0 ..< T {
+                            let key = kp.p + j * D + h * hd
+                            var dot: Float = 0
+                            if simd { dot = ck_dot_f32(query, key, Int64(hd)) } else { for i in 0 ..< hd { dot += query[i] * key[i] } }
+                            scores[j] = dot * scale
+                            mx = max(mx, scores[j])
+                        }
+                        var sum: Double = 0
+                        for j in 0 ..< T {
+                            scores[j] = expf(scores[j] - mx)
+                            sum += Double(scores[j])
+                        }
+                        let inv = Float(1 / sum), o = op.p + t * D + h * hd
+                        for j in 0 ..< T {
+                            let value = vp.p + j * D + h * hd, w = scores[j] * inv
+                            if simd { ck_axpy_f32(o, value, w, Int64(hd)) } else { for i in 0 ..< hd { o[i] += w * value[i] } }
+                        }
+                    }
+                }
+            }
+        } } }
+        return out
+    }
+
+    /// Step 5: average pooling of the patch grid, `[tokens][width]`.
+    func pool(_ x: [Float]) -> [Float] {
+        let c = config, k = c.poolFactor, side = c.patchesPerSide, n = c.tokensPerSide, D = c.width
+        if k == 1 { return x }
+        var out = [Float](repeating: 0, count: n * n * D)
+        let area = Float(k * k)
+        for oy in 0 ..< n {
+            for ox in 0 ..< n {
+                let o = (oy * n + ox) * D
+                for d in 0 ..< D {
+                    var s: Float = 0
+                    for ky in 0 ..< k {
+                        for kx in 0 ..< k { s += x[((oy * k + ky) * side + ox * k + kx) * D + d] }
+                    }
+                    out[o + d] = s / area
+                }
+            }
+        }
+        return out
+    }
+
+    func matmul(_ w: any WeightMatrix, _ x: [Float]) -> [Float] {
+        w.apply(to: x, mode: options.matMulMode, threads: options.threads)
+    }
+
+    /// `x Wᵀ + b`.
+    func affine(_ w: any WeightMatrix, _ b: [Float], _ x: [Float]) -> [Float] {
+        var y = matmul(w, x)
+        let n = w.rows
+        for r in 0 ..< y.count / n {
+            for i in 0 ..< n { y[r * n + i] += b[i] }
+        }
+        return y
+    }
+
+    func layerNorm(_ x: [Float], _ p: (w: [Float], b: [Float])) -> [Float] {
+        var y = [Float](repeating: 0, count: x.count)
+        x.withUnsafeBufferPointer { xb in p.w.withUnsafeBufferPointer { w in p.b.withUnsafeBufferPointer { b in
+            y.withUnsafeMutableBufferPointer { yb in
+                GemmaNumerics.layerNorm(xb.baseAddress!, rows: x.count / p.w.count, dim: p.w.count, weight: w.baseAddress!,
+                                        bias: b.baseAddress!, eps: config.layerNormEpsilon, into: yb.baseAddress!)
+            }
+        } } }
+        return y
+    }
+}
