@@ -22,6 +22,15 @@ Writes (fixtures/gemma3/):
                                           large ones, mtmd's preprocessing re-stated with Pillow (resized size,
                                           offset, sha256 of the padded 224x224 RGB) and libmtmd's embeddings
   vision-embeddings-<name>.npy            libmtmd's embeddings (float32, 256 x 64)
+  vision-logits.json                      llama.cpp's logits after images: per case the chat prompt with image
+                                          markers (libmtmd's mtmd_tokenize: <start_of_image> + 256 soft tokens +
+                                          <end_of_image> per image, BOS first), its chunks (text token ids, image
+                                          files), the logits of every text position after the first image (whole rows:
+                                          the tiny vocabulary has 400 tokens) and a greedy continuation. Image chunks are
+                                          decoded by mtmd_helper_eval_chunk_single (one batch, non-causal attention as
+                                          libmtmd sets it for gemma3), text chunks with llama_decode and logits on every
+                                          token; llama context n_ctx 1024, n_batch = n_ubatch = 512, flash attention
+                                          off, 2 threads (the settings of the text-only tiny goldens).
 """
 import argparse
 import hashlib
@@ -42,6 +51,12 @@ from check_mmproj import encode_bitmap, mtmd_context  # noqa: E402  (same repo)
 
 FIXTURE = "tiny-kaggle-vision"
 NAME = "gemma3-tiny-vision"
+CHAT = "<start_of_turn>user\n{}<end_of_turn>\n<start_of_turn>model\n"
+LOGIT_CASES = [  # (name, images in order, text after them in the same user turn)
+    ("one-image", ["vision-wide.png"], "describe the picture"),
+    ("two-images", ["mmproj-image.ppm", "vision-tall-grey.png"], "which one is brighter ?"),
+]
+GREEDY = 8
 
 
 def sha256_bytes(b):
@@ -97,6 +112,87 @@ def mtmd_letterbox(rgb, size):
     return out, (nw, nh), (ox, oy)
 
 
+def logits_after_images(text_path, mmproj_path):
+    """llama.cpp's logits on the LOGIT_CASES (see the module docstring)."""
+    import ctypes
+    import llama_cpp
+    from llama_cpp import mtmd_cpp as mtmd
+    model = llama_cpp.llama_model_load_from_file(text_path.encode(), llama_cpp.llama_model_default_params())
+    mctx = mtmd_context(mmproj_path, model)
+    vocab = llama_cpp.llama_model_get_vocab(model)
+    n_vocab = llama_cpp.llama_vocab_n_tokens(vocab)
+    cases = []
+    try:
+        for name, files, text in LOGIT_CASES:
+            cp = llama_cpp.llama_context_default_params()
+            cp.n_ctx, cp.n_batch, cp.n_ubatch = 1024, 512, 512
+            cp.n_threads = cp.n_threads_batch = 2
+            cp.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
+            lctx = llama_cpp.llama_init_from_model(model, cp)
+            batch = llama_cpp.llama_batch_init(512, 0, 1)
+            bitmaps = [mtmd.mtmd_helper_bitmap_init_from_file(mctx, os.path.join(FIX, f).encode(), False) for f in files]
+            chunks = mtmd.mtmd_input_chunks_init()
+            try:
+                prompt = CHAT.format(mtmd.mtmd_default_marker().decode() * len(files) + text).encode()
+                inp = mtmd.mtmd_input_text()
+                inp.text, inp.text_len, inp.add_special, inp.parse_special = prompt, len(prompt), True, True
+                arr = (mtmd.mtmd_bitmap_p_ctypes * len(bitmaps))(*bitmaps)
+                if mtmd.mtmd_tokenize(mctx, chunks, ctypes.byref(inp), arr, len(bitmaps)) != 0:
+                    raise SystemExit(f"{name}: mtmd_tokenize failed")
+                n_past, layout, rows, seen_image, last = 0, [], [], False, None
+
+                def decode(tokens, want_rows):
+                    nonlocal n_past, last
+                    batch.n_tokens = len(tokens)
+                    for i, t in enumerate(tokens):
+                        batch.token[i], batch.pos[i], batch.n_seq_id[i] = t, n_past + i, 1
+                        batch.seq_id[i][0], batch.logits[i] = 0, 1
+                    if llama_cpp.llama_decode(lctx, batch) != 0:
+                        raise SystemExit(f"{name}: llama_decode failed")
+                    n_past += len(tokens)
+                    out = [np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(lctx, i), shape=(n_vocab,)).copy()
+                           for i in range(len(tokens))]
+                    last = out[-1]
+                    if want_rows:
+                        rows.extend(out)
+
+                i_image = 0
+                for i in range(mtmd.mtmd_input_chunks_size(chunks)):
+                    c = mtmd.mtmd_input_chunks_get(chunks, i)
+                    if mtmd.mtmd_input_chunk_get_type(c) == mtmd.MTMD_INPUT_CHUNK_TYPE_TEXT:
+                        n = ctypes.c_size_t()
+                        p = mtmd.mtmd_input_chunk_get_tokens_text(c, ctypes.byref(n))
+                        tokens = [int(p[j]) for j in range(n.value)]
+                        layout.append({"text": tokens})
+                        decode(tokens, seen_image)
+                    else:
+                        new_past = llama_cpp.llama_pos(0)
+                        if mtmd.mtmd_helper_eval_chunk_single(mctx, lctx, c, n_past, 0, 512, False, ctypes.byref(new_past)) != 0:
+                            raise SystemExit(f"{name}: image chunk failed")
+                        layout.append({"image": f"gemma3/{files[i_image]}", "n_tokens": mtmd.mtmd_input_chunk_get_n_tokens(c)})
+                        n_past = new_past.value
+                        i_image += 1
+                        seen_image = True
+                greedy = []
+                for _ in range(GREEDY):
+                    top = np.argsort(-last)[:2]
+                    greedy.append({"id": int(top[0]), "margin": round(float(last[top[0]] - last[top[1]]), 6)})
+                    decode([int(top[0])], False)
+                cases.append({"name": name, "prompt": prompt.decode(), "chunks": layout,
+                              "logits": [[round(float(v), 5) for v in r] for r in rows], "greedy": greedy})
+                print(f"{name}: {len(rows)} text positions after the first image, greedy {[g['id'] for g in greedy]}")
+            finally:
+                mtmd.mtmd_input_chunks_free(chunks)
+                for b in bitmaps:
+                    mtmd.mtmd_bitmap_free(b)
+                llama_cpp.llama_batch_free(batch)
+                llama_cpp.llama_free(lctx)
+    finally:
+        mtmd.mtmd_free(mctx)
+        llama_cpp.llama_model_free(model)
+    return cases
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kiln", default=os.path.join(ROOT, ".build", "debug", "convert"), help="Kiln's convert binary")
@@ -132,6 +228,7 @@ def main():
         subprocess.run([a.kiln, os.path.join(FIX, FIXTURE), "-o", out, "--name", NAME], check=True, stdout=subprocess.DEVNULL)
         mmproj = os.path.join(tmp, "mmproj-tiny.gguf")
         doc["mmproj_sha256"] = sha256_file(mmproj)
+        text_sha = sha256_file(out)
         if doc["mmproj_sha256"] != want_mmproj:
             raise SystemExit(f"convert wrote mmproj {doc['mmproj_sha256']}, not the {want_mmproj} of mmproj-goldens.json")
         import gguf
@@ -174,6 +271,13 @@ def main():
         finally:
             mtmd.mtmd_free(ctx)
             llama_cpp.llama_model_free(model)
+        logit_cases = logits_after_images(out, mmproj)
+    dst = os.path.join(FIX, "vision-logits.json")
+    with open(dst + ".tmp", "w") as f:
+        json.dump({"generator": "scripts/gen_vision_goldens.py", "llama_cpp_python": llama_cpp.__version__,
+                   "text_sha256": text_sha, "mmproj_sha256": doc["mmproj_sha256"], "cases": logit_cases}, f)
+    os.replace(dst + ".tmp", dst)
+    print(f"wrote {dst}")
     dst = os.path.join(FIX, "vision-goldens.json")
     with open(dst + ".tmp", "w") as f:
         json.dump(doc, f, indent=1)
