@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(name: "ConversionTests", dependencies: ["KilnTestSupport", "Conversion", "KilnCLI", "ChatKit", "Verify", "GGUFWriter", "QuantCore", "RefInference", "Tokenizers", "Safetensors", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "ChatKitTests", dependencies: ["KilnTestSupport", "ChatKit", "RefInference", "Tokenizers"], swiftSettings: swift6),
         .testTarget(name: "VerifyTests", dependencies: ["KilnTestSupport", "Verify", "KilnCLI", "GGUFWriter", "RefInference", "Tokenizers", "KilnCore"], swiftSettings: swift6),
-        .testTarget(name: "VisionTests", dependencies: ["KilnTestSupport", "RefInference", "KilnCLI", "Tokenizers", "GGUFWriter", "KilnCore"], swiftSettings: swift6),
+        .testTarget(name: "VisionTests", dependencies: ["KilnTestSupport", "RefInference", "KilnCLI", "ChatKit", "Tokenizers", "GGUFWriter", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "KilnCLITests", dependencies: ["KilnTestSupport", "KilnCLI", "GGUFWriter", "KilnCore"], swiftSettings: swift6),
     ]
 )

@@ -46,6 +46,23 @@ public struct ChatModel {
                          tokenizer: try SPMTokenizer(metadata: metadata, file: tokenizerModel), metadata: metadata, inputPath: path)
     }
 
+    /// The vision encoder for the model at `path`: the mmproj given as `mmproj`, else the one `MMProjLocator` finds
+    /// beside a GGUF. Its soft tokens must have the text model's width. A source checkpoint is refused (images on the
+    /// float path are not implemented yet).
+    public func openVision(mmproj: String?, options: EngineOptions) throws -> any VisionEncoder {
+        guard inputPath.lowercased().hasSuffix(".gguf") || mmproj != nil else {
+            throw KilnError(.unsupported, "images need a GGUF and its mmproj (chat on a source checkpoint is text only for now)",
+                            file: inputPath)
+        }
+        let path = try MMProjLocator.require(model: inputPath, explicit: mmproj)
+        let vision = try VisionEncoders.open(mmproj: path, options: options)
+        guard vision.outputWidth == engine.config.embeddingLength else {
+            throw KilnError(.invalid, "the mmproj projects to width \(vision.outputWidth) but the model's embedding length is "
+                            + "\(engine.config.embeddingLength): it belongs to another model", file: path)
+        }
+        return vision
+    }
+
     /// Throws, pointing to `verify`, when the float32 weights plus the KV cache exceed 80% of physical memory.
     static func checkFits(_ view: ConvertedTensorView, contextLength: Int, path: String,
                           physicalMemory: UInt64 = ProcessInfo.processInfo.physicalMemory) throws {
