@@ -16,6 +16,9 @@ struct ChatCommand: ParsableCommand {
         <start_of_turn>user\\n{content}<end_of_turn>\\n<start_of_turn>model\\n, with --system folded into the first \
         user turn followed by a blank line and BOS added per tokenizer.ggml.add_bos_token. When the file's \
         tokenizer.chat_template is a Gemma template this is equivalent. Interactive commands: /reset, /exit, /image FILE (attaches an image to the next message). \
+        --image FILE places images before the -p text of the same user turn, framed as llama.cpp's libmtmd frames a \
+        Gemma 3 image; the vision projector is --mmproj FILE, else mmproj-<model name>.gguf beside the model, else \
+        the only mmproj*.gguf in its folder. \
         Generation stops at <end_of_turn>, EOS or -n tokens; the last stderr line reports prompt and decode speed.         A source checkpoint (Kaggle Orbax/Flax directory, safetensors file or directory) runs in float32 with         Gemma 3's reference math, its weights converted in memory exactly as `convert` maps them; when they would         not fit in memory, `verify` checks such a checkpoint layer by layer instead.
         """)
 
