@@ -1,3 +1,4 @@
+import ChatKit
 import Foundation
 import KilnCore
 import KilnTestSupport
@@ -59,6 +60,26 @@ import Testing
             Issue.record("a text model opened as an mmproj")
         } catch {
             #expect(error.kind == .unsupported && error.file == fixture.text && error.message.contains("not an mmproj"), "\(error)")
+        }
+    }
+}
+
+/// The float32 SigLIP of a source checkpoint (`chat CKPT --image`): the vision tower of the Flax and the HF tiny
+/// fixtures through the converter's mapping, run on the plain float path, against libmtmd's embeddings of the mmproj
+/// Kiln writes from them. libmtmd computes from F16 matrices with f16-rounded activations, so the agreement is that
+/// of float32 against llama.cpp's rounding, within the same cosine ≥ 0.9999 per token.
+@Suite struct CheckpointSigLIPTests {
+    @Test(arguments: ["gemma3/tiny-kaggle-vision", "gemma3/tiny-hf-vision"])
+    func checkpointTowerMatchesLibmtmd(fixture: String) throws {
+        let model = try ChatModel.open(Fixtures.path(fixture), options: EngineOptions(threads: 2, contextLength: 64))
+        let encoder = try model.openVision(mmproj: nil, options: model.engine.options)
+        for g in try SigLIPGoldenTests.goldens() {
+            let want = try NpyFile(path: Fixtures.path(g.embeddings))
+            let got = encoder.encode(try RGBImage.load(path: Fixtures.path(g.image)))
+            let a = EmbeddingAgreement(got, want.floats, width: encoder.outputWidth)
+            print("float SigLIP \(fixture) \(g.image): \(a)")
+            #expect(a.minCosine >= 0.9999, "\(g.image): \(a)")
+            #expect(a.maxAbsDelta <= 0.01 * a.maxAbsReference, "\(g.image): \(a)")
         }
     }
 }

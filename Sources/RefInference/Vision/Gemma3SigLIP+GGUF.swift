@@ -46,44 +46,78 @@ extension Gemma3SigLIP {
     /// The encoder over an mmproj GGUF's tensors (matrices compute on the file's blocks; vectors are read as floats).
     public init(gguf file: GGUFFile, options: EngineOptions = EngineOptions()) throws(KilnError) {
         let c = try Config(metadata: file.metadata, file: file.path)
-        typealias N = GGUFTensorName.Vision
-        typealias B = GGUFTensorName.Vision.Block
-        let d = c.width, p = c.patchSize
-        func norm(_ stem: String) throws(KilnError) -> (w: [Float], b: [Float]) {
-            (try file.floatVector(stem + ".weight", d), try file.floatVector(stem + ".bias", d))
-        }
-        var layers: [Layer] = []
-        for i in 0 ..< c.depth {
-            let s = N.block(i)
-            func m(_ stem: String, _ rows: Int, _ cols: Int) throws(KilnError) -> any WeightMatrix {
-                try file.weightMatrix(s + stem + ".weight", rows: rows, columns: cols)
-            }
-            func bias(_ stem: String, _ n: Int) throws(KilnError) -> [Float] { try file.floatVector(s + stem + ".bias", n) }
-            layers.append(Layer(
-                ln1: try norm(s + B.ln1), ln2: try norm(s + B.ln2),
-                q: try m(B.attnQ, d, d), qBias: try bias(B.attnQ, d),
-                k: try m(B.attnK, d, d), kBias: try bias(B.attnK, d),
-                v: try m(B.attnV, d, d), vBias: try bias(B.attnV, d),
-                output: try m(B.attnOutput, d, d), outputBias: try bias(B.attnOutput, d),
-                up: try m(B.ffnUp, c.feedForward, d), upBias: try bias(B.ffnUp, c.feedForward),
-                down: try m(B.ffnDown, d, c.feedForward), downBias: try bias(B.ffnDown, d)))
-        }
-        let patch = try file.tensorInfo(named: N.patchEmbedding)
-        guard patch.ne == [p, p, 3, d] else {
-            throw KilnError(.invalid, "shape \(patch.ne) (ne order) where [\(p), \(p), 3, \(d)] was expected", file: file.path,
-                            tensor: N.patchEmbedding)
+        let name = GGUFTensorName.Vision.patchEmbedding, p = c.patchSize
+        let patch = try file.tensorInfo(named: name)
+        guard patch.ne == [p, p, 3, c.width] else {
+            throw KilnError(.invalid, "shape \(patch.ne) (ne order) where [\(p), \(p), 3, \(c.width)] was expected", file: file.path, tensor: name)
         }
         let patchMatrix: any WeightMatrix
         do {
-            patchMatrix = try QuantizedWeightMatrix(type: patch.type, rows: d, columns: 3 * p * p, bytes: file.data(of: patch),
-                                                    owner: file, name: N.patchEmbedding)
+            patchMatrix = try QuantizedWeightMatrix(type: patch.type, rows: c.width, columns: 3 * p * p, bytes: file.data(of: patch),
+                                                    owner: file, name: name)
         } catch { throw error.inFile(file.path) }
-        self.init(config: c, options: options, patchEmbedding: patchMatrix,
-                  patchBias: try file.floatVector(N.patchEmbeddingBias, d),
-                  positions: try file.floatVector(N.positionEmbedding, c.patches * d), layers: layers,
-                  postNorm: (try file.floatVector(N.postNorm, d), try file.floatVector(N.postNormBias, d)),
-                  softNorm: try file.floatVector(N.mmSoftEmbeddingNorm, d),
-                  projection: try Self.transposedProjection(file, rows: c.projectionDim, columns: d), file: file)
+        let w = try Self.load(c, matrix: file.weightMatrix, vector: file.floatVector)
+        self.init(config: c, options: options, patchEmbedding: patchMatrix, patchBias: w.patchBias, positions: w.positions,
+                  layers: w.layers, postNorm: w.postNorm, softNorm: w.softNorm,
+                  projection: try Self.transposedProjection(file, rows: c.projectionDim, columns: c.width), owner: file)
+    }
+
+    /// The encoder in float32 over a source whose tensors carry the mmproj's GGUF names (a checkpoint's vision tower
+    /// through the converter's mapping: Conversion's `ConvertedTensorView(source:vision:)`), configured by the
+    /// mmproj `metadata` the converter would write. Costs 4 bytes per weight.
+    public init(source: any TensorSource, metadata: [GGUFMetadataEntry], options: EngineOptions) throws {
+        let c = try Config(metadata: metadata, file: source.path)
+        let d = c.width, p = c.patchSize
+        let projection = try source.floats(GGUFTensorName.Vision.mmInputProjection, c.projectionDim * d)  // [d][projectionDim]
+        let w = try Self.load(c, matrix: source.floatMatrix, vector: source.floats)
+        self.init(config: c, options: options,
+                  patchEmbedding: FloatWeightMatrix(rows: d, columns: 3 * p * p,
+                                                    values: try source.floats(GGUFTensorName.Vision.patchEmbedding, d * 3 * p * p)),
+                  patchBias: w.patchBias, positions: w.positions, layers: w.layers, postNorm: w.postNorm, softNorm: w.softNorm,
+                  projection: FloatWeightMatrix(rows: c.projectionDim, columns: d,
+                                                values: Self.transpose(projection, rows: d, columns: c.projectionDim)),
+                  owner: nil)
+    }
+
+    /// The weights every source stores in plain layouts (all but the 4-D patch kernel and the transposed projection).
+    struct Plain {
+        var layers: [Layer]
+        var patchBias: [Float]
+        var positions: [Float]
+        var postNorm: (w: [Float], b: [Float])
+        var softNorm: [Float]
+    }
+
+    /// Loads `Plain` through two loaders (by GGUF name and expected shape).
+    static func load<E: Error>(_ c: Config, matrix: (String, Int, Int) throws(E) -> any WeightMatrix,
+                               vector: (String, Int) throws(E) -> [Float]) throws(E) -> Plain {
+        typealias N = GGUFTensorName.Vision
+        typealias B = GGUFTensorName.Vision.Block
+        let d = c.width, f = c.feedForward
+        var layers: [Layer] = []
+        for i in 0 ..< c.depth {
+            let s = N.block(i)
+            layers.append(Layer(
+                ln1: (try vector(s + B.ln1 + ".weight", d), try vector(s + B.ln1 + ".bias", d)),
+                ln2: (try vector(s + B.ln2 + ".weight", d), try vector(s + B.ln2 + ".bias", d)),
+                q: try matrix(s + B.attnQ + ".weight", d, d), qBias: try vector(s + B.attnQ + ".bias", d),
+                k: try matrix(s + B.attnK + ".weight", d, d), kBias: try vector(s + B.attnK + ".bias", d),
+                v: try matrix(s + B.attnV + ".weight", d, d), vBias: try vector(s + B.attnV + ".bias", d),
+                output: try matrix(s + B.attnOutput + ".weight", d, d), outputBias: try vector(s + B.attnOutput + ".bias", d),
+                up: try matrix(s + B.ffnUp + ".weight", f, d), upBias: try vector(s + B.ffnUp + ".bias", f),
+                down: try matrix(s + B.ffnDown + ".weight", d, f), downBias: try vector(s + B.ffnDown + ".bias", d)))
+        }
+        return Plain(layers: layers, patchBias: try vector(N.patchEmbeddingBias, d), positions: try vector(N.positionEmbedding, c.patches * d),
+                     postNorm: (try vector(N.postNorm, d), try vector(N.postNormBias, d)), softNorm: try vector(N.mmSoftEmbeddingNorm, d))
+    }
+
+    /// `[rows][columns]` → `[columns][rows]`.
+    static func transpose(_ x: [Float], rows: Int, columns: Int) -> [Float] {
+        var t = [Float](repeating: 0, count: x.count)
+        for r in 0 ..< rows {
+            for c in 0 ..< columns { t[c * rows + r] = x[r * columns + c] }
+        }
+        return t
     }
 
     /// `mm.input_projection` (ne `[projection dim, width]`) as the `projection dim × width` matrix clip.cpp multiplies
@@ -95,11 +129,7 @@ extension Gemma3SigLIP {
         guard info.ne == [rows, columns] else {
             throw KilnError(.invalid, "shape \(info.ne) (ne order) where [\(rows), \(columns)] was expected", file: file.path, tensor: name)
         }
-        let stored = try file.floatVector(name, rows * columns)  // [columns][rows]
-        var t = [Float](repeating: 0, count: rows * columns)
-        for r in 0 ..< rows {
-            for c in 0 ..< columns { t[r * columns + c] = stored[c * rows + r] }
-        }
+        let t = transpose(try file.floatVector(name, rows * columns), rows: columns, columns: rows)
         guard info.type == .f16 else { return FloatWeightMatrix(rows: rows, columns: columns, values: t) }
         let bytes = OwnedBytes(count: rows * columns * 2)
         t.withUnsafeBufferPointer { ck_f32_to_f16($0.baseAddress!, bytes.pointer.assumingMemoryBound(to: UInt16.self), Int64(t.count)) }

@@ -69,8 +69,8 @@ public struct Gemma3SigLIP: VisionEncoder, @unchecked Sendable {
     let postNorm: (w: [Float], b: [Float])
     let softNorm: [Float]
     let projection: any WeightMatrix
-    /// Keeps the GGUF mapping alive.
-    let file: GGUFFile
+    /// Keeps the GGUF mapping alive (nil for float weights held in memory).
+    let owner: AnyObject?
 
     public var tokensPerImage: Int { config.tokensPerSide * config.tokensPerSide }
     public var outputWidth: Int { config.projectionDim }

@@ -29,7 +29,21 @@ public enum VisionEncoders {
         let projector = file.metadata[key: GGUFKey.Clip.projectorType]?.stringValue ?? "(none)"
         switch projector {
         case Gemma3SigLIP.projectorType: return try Gemma3SigLIP(gguf: file, options: options)
-        default: throw KilnError(.unsupported, "clip.projector_type '\(projector)' is not one Kiln runs (gemma3)", file: path)
+        default: throw unsupported(projector, file: path)
         }
+    }
+
+    /// The encoder in float32 over `source`, a checkpoint's vision tower seen with mmproj names (Conversion's
+    /// `ConvertedTensorView(source:vision:)`), configured by the mmproj `metadata` the converter would write.
+    public static func open(source: any TensorSource, metadata: [GGUFMetadataEntry], options: EngineOptions) throws -> any VisionEncoder {
+        let projector = metadata[key: GGUFKey.Clip.projectorType]?.stringValue ?? "(none)"
+        switch projector {
+        case Gemma3SigLIP.projectorType: return try Gemma3SigLIP(source: source, metadata: metadata, options: options)
+        default: throw unsupported(projector, file: source.path)
+        }
+    }
+
+    static func unsupported(_ projector: String, file: String) -> KilnError {
+        KilnError(.unsupported, "clip.projector_type '\(projector)' is not one Kiln runs (gemma3)", file: file)
     }
 }
