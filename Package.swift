@@ -13,7 +13,7 @@ let package = Package(
         .executable(name: "chat", targets: ["KilnChat"]),
         .executable(name: "verify", targets: ["KilnVerify"]),
         // The parsers, for the libFuzzer package in fuzz/ (which depends on this package by path).
-        .library(name: "KilnFuzzable", targets: ["KilnCore", "GGUFWriter", "Safetensors", "QuantCore", "FlaxCheckpoint", "Tokenizers"]),
+        .library(name: "KilnFuzzable", targets: ["KilnCore", "GGUFWriter", "Safetensors", "QuantCore", "FlaxCheckpoint", "Tokenizers", "RefInference"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(name: "ConversionTests", dependencies: ["KilnTestSupport", "Conversion", "KilnCLI", "ChatKit", "Verify", "GGUFWriter", "QuantCore", "RefInference", "Tokenizers", "Safetensors", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "ChatKitTests", dependencies: ["KilnTestSupport", "ChatKit", "RefInference", "Tokenizers"], swiftSettings: swift6),
         .testTarget(name: "VerifyTests", dependencies: ["KilnTestSupport", "Verify", "KilnCLI", "GGUFWriter", "RefInference", "Tokenizers", "KilnCore"], swiftSettings: swift6),
-        .testTarget(name: "VisionTests", dependencies: ["KilnTestSupport", "RefInference", "KilnCLI", "ChatKit", "Tokenizers", "GGUFWriter", "KilnCore"], swiftSettings: swift6),
+        .testTarget(name: "VisionTests", dependencies: ["KilnTestSupport", "RefInference", "KilnCLI", "ChatKit", "Verify", "Tokenizers", "GGUFWriter", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "KilnCLITests", dependencies: ["KilnTestSupport", "KilnCLI", "GGUFWriter", "KilnCore"], swiftSettings: swift6),
     ]
 )

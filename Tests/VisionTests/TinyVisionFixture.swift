@@ -22,28 +22,3 @@ struct TinyVisionFixture {
     func cleanup() { Fixtures.cleanup(directory) }
 }
 
-/// Per-token agreement of two `[tokens][width]` embeddings.
-struct EmbeddingAgreement: CustomStringConvertible {
-    var minCosine = 1.0
-    var maxAbsDelta: Float = 0
-    var maxAbsReference: Float = 0
-
-    init(_ got: [Float], _ want: [Float], width: Int) {
-        precondition(got.count == want.count && want.count % width == 0)
-        for t in 0 ..< want.count / width {
-            var dot = 0.0, a = 0.0, b = 0.0
-            for i in t * width ..< (t + 1) * width {
-                dot += Double(got[i]) * Double(want[i])
-                a += Double(got[i]) * Double(got[i])
-                b += Double(want[i]) * Double(want[i])
-                maxAbsDelta = max(maxAbsDelta, abs(got[i] - want[i]))
-                maxAbsReference = max(maxAbsReference, abs(want[i]))
-            }
-            minCosine = min(minCosine, dot / (a * b).squareRoot())
-        }
-    }
-
-    var description: String {
-        "min per-token cosine \(minCosine), max |Δ| \(maxAbsDelta) (max |ref| \(maxAbsReference))"
-    }
-}

@@ -111,16 +111,18 @@ public enum GemmaNumerics {
     /// scores `q·k` (q carries the attention scale), softmax with the max subtracted and the sum in double, then
     /// `Σ p·v` accumulated into `out` (zeroed by the caller). Row `j`'s key is `keys + j·stride·headDim`, its value
     /// `values + j·stride·valueDim`. `simd` uses the vector dot/axpy kernels; `roundProbabilities` rounds the
-    /// probabilities to f16 as llama.cpp's F16 KV path does. `scores` has room for `span.upperBound + 1` floats.
+    /// probabilities to f16 as llama.cpp's F16 KV path does; `scale` multiplies each score (for a q that does not
+    /// carry it). `scores` has room for `span.upperBound + 1` floats.
     public static func attend(query q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
                               stride: Int, rows span: ClosedRange<Int>, headDim hd: Int, valueDim vd: Int,
-                              scores: UnsafeMutablePointer<Float>, simd: Bool, roundProbabilities: Bool,
+                              scores: UnsafeMutablePointer<Float>, simd: Bool, roundProbabilities: Bool, scale: Float = 1,
                               into o: UnsafeMutablePointer<Float>) {
         var mx = -Float.infinity
         for j in span {
             let kv = keys + j * stride * hd
             var s: Float = 0
             if simd { s = ck_dot_f32(q, kv, Int64(hd)) } else { for i in 0 ..< hd { s += q[i] * kv[i] } }
+            if scale != 1 { s *= scale }
             scores[j] = s
             mx = max(mx, s)
         }
@@ -147,6 +149,31 @@ public enum GemmaNumerics {
 struct SendablePointer<T>: @unchecked Sendable {
     let p: UnsafeMutablePointer<T>
     init(_ p: UnsafeMutablePointer<T>) { self.p = p }
+}
+
+/// Pointers to the query, key, value and output rows of one attention call, for its parallel jobs (each job writes
+/// a disjoint part of `out`).
+struct AttentionRows: @unchecked Sendable {
+    let q: UnsafePointer<Float>
+    let k: UnsafePointer<Float>
+    let v: UnsafePointer<Float>
+    let out: UnsafeMutablePointer<Float>
+}
+
+/// Runs attention jobs `0..<jobs` over `threads`, each with the rows of `q`, `k`, `v`, `out` and a scratch buffer of
+/// `scores` floats owned by its thread.
+func parallelAttention(q: [Float], k: [Float], v: [Float], into out: inout [Float], jobs: Int, threads: Int, scores: Int,
+                       _ job: @Sendable (Int, AttentionRows, UnsafeMutablePointer<Float>) -> Void) {
+    q.withUnsafeBufferPointer { qb in k.withUnsafeBufferPointer { kb in v.withUnsafeBufferPointer { vb in
+        out.withUnsafeMutableBufferPointer { ob in
+            let rows = AttentionRows(q: qb.baseAddress!, k: kb.baseAddress!, v: vb.baseAddress!, out: ob.baseAddress!)
+            parallelRanges(jobs, threads: threads) { range in
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(scores, 1))
+                defer { scratch.deallocate() }
+                for j in range { job(j, rows, scratch) }
+            }
+        }
+    } } }
 }
 
 /// Splits `0..<n` into `threads` contiguous ranges and runs them concurrently (inline when one thread).

@@ -1,4 +1,3 @@
-import CKernels
 import GGUFWriter
 import KilnCore
 #if canImport(Glibc)
@@ -138,45 +137,18 @@ public struct Gemma3SigLIP: VisionEncoder, @unchecked Sendable {
         return out
     }
 
-    /// Unmasked multi-head attention of every patch over every patch: `[patches][width]`.
+    /// Unmasked multi-head attention of every patch over every patch (scores `q·k / √head_dim`, softmax in float with
+    /// a double sum): `[patches][width]`.
     func attention(_ q: [Float], _ k: [Float], _ v: [Float]) -> [Float] {
         let c = config, T = c.patches, H = c.heads, hd = c.headDim, D = c.width
         let scale = 1 / Float(hd).squareRoot(), simd = options.path == .fast
         var out = [Float](repeating: 0, count: T * D)
-        q.withUnsafeBufferPointer { qb in k.withUnsafeBufferPointer { kb in v.withUnsafeBufferPointer { vb in
-            out.withUnsafeMutableBufferPointer { ob in
-                let qp = SendablePointer(UnsafeMutablePointer(mutating: qb.baseAddress!))
-                let kp = SendablePointer(UnsafeMutablePointer(mutating: kb.baseAddress!))
-                let vp = SendablePointer(UnsafeMutablePointer(mutating: vb.baseAddress!))
-                let op = SendablePointer(ob.baseAddress!)
-                parallelRanges(T * H, threads: options.threads) { range in
-                    let scores = UnsafeMutablePointer<Float>.allocate(capacity: T)
-                    defer { scores.deallocate() }
-                    for job in range {
-                        let t = job / H, h = job % H
-                        let query = qp.p + t * D + h * hd
-                        var mx = -Float.infinity
-                        for j in 0 ..< T {
-                            let key = kp.p + j * D + h * hd
-                            var dot: Float = 0
-                            if simd { dot = ck_dot_f32(query, key, Int64(hd)) } else { for i in 0 ..< hd { dot += query[i] * key[i] } }
-                            scores[j] = dot * scale
-                            mx = max(mx, scores[j])
-                        }
-                        var sum: Double = 0
-                        for j in 0 ..< T {
-                            scores[j] = expf(scores[j] - mx)
-                            sum += Double(scores[j])
-                        }
-                        let inv = Float(1 / sum), o = op.p + t * D + h * hd
-                        for j in 0 ..< T {
-                            let value = vp.p + j * D + h * hd, w = scores[j] * inv
-                            if simd { ck_axpy_f32(o, value, w, Int64(hd)) } else { for i in 0 ..< hd { o[i] += w * value[i] } }
-                        }
-                    }
-                }
-            }
-        } } }
+        parallelAttention(q: q, k: k, v: v, into: &out, jobs: T * H, threads: options.threads, scores: T + 1) { job, a, scores in
+            let t = job / H, h = job % H
+            GemmaNumerics.attend(query: a.q + t * D + h * hd, keys: a.k + h * hd, values: a.v + h * hd, stride: H, rows: 0 ... T - 1,
+                                 headDim: hd, valueDim: hd, scores: scores, simd: simd, roundProbabilities: false, scale: scale,
+                                 into: a.out + t * D + h * hd)
+        }
         return out
     }
 
