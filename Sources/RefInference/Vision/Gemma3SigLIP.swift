@@ -188,12 +188,28 @@ public struct Gemma3SigLIP: VisionEncoder, @unchecked Sendable {
         return out
     }
 
-    /// `x Wᵀ` in blocks of `options.batchSize` activation rows: a block's activations stay in cache while every weight
-    /// row passes over them (all 4,096 patches of a 896² image at once would be streamed from memory for each weight
-    /// row). Each output is computed exactly as without blocks.
+    /// `x Wᵀ` for all patches at once. On the fast path an F16 or F32 matrix is widened to float32 for this call and
+    /// multiplied with `FloatGemm` (OpenBLAS, blocked, results independent of the thread count) after the activations
+    /// are rounded to f16 for F16 weights, as ggml-cpu rounds them: the products and the rounding are llama.cpp's, only
+    /// the summation order differs. Other types (and the reference path) go through `WeightMatrix.apply` in blocks of
+    /// `options.batchSize` rows, so a block's activations stay in cache while the weight rows pass over them.
     func matmul(_ w: any WeightMatrix, _ x: [Float]) -> [Float] {
         let n = x.count / w.columns, block = options.batchSize
         if n <= block { return w.apply(to: x, mode: options.matMulMode, threads: options.threads) }
+        if options.path == .fast, let q = w as? QuantizedWeightMatrix, q.type == .f16 || q.type == .f32 {
+            var weights = [Float](repeating: 0, count: w.rows * w.columns)
+            weights.withUnsafeMutableBufferPointer { b in
+                for r in 0 ..< w.rows { q.copyRow(r, into: b.baseAddress! + r * w.columns) }
+            }
+            var input = x
+            if q.type == .f16 { GemmaNumerics.roundToHalf(&input, count: input.count) }
+            var y = [Float](repeating: 0, count: n * w.rows)
+            input.withUnsafeBufferPointer { xb in weights.withUnsafeBufferPointer { wb in y.withUnsafeMutableBufferPointer { yb in
+                FloatGemm.multiply(x: xb.baseAddress!, m: n, w: wb.baseAddress!, n: w.rows, k: w.columns, y: yb.baseAddress!,
+                                   ldy: w.rows, threads: options.threads)
+            } } }
+            return y
+        }
         var y: [Float] = []
         y.reserveCapacity(n * w.rows)
         for start in stride(from: 0, to: n, by: block) {
