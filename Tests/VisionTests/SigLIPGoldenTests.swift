@@ -37,6 +37,11 @@ import Verify
         defer { fixture.cleanup() }
         let encoder = try VisionEncoders.open(mmproj: fixture.mmproj, options: EngineOptions(threads: 2, path: path))
         #expect(encoder.tokensPerImage == 256 && encoder.outputWidth == 64)
+        try Self.checkAgainstLibmtmd(encoder, label: "SigLIP \(path)")
+    }
+
+    /// `encoder` on every golden image against libmtmd's embeddings, within the suite's tolerance.
+    static func checkAgainstLibmtmd(_ encoder: any VisionEncoder, label: String) throws {
         let goldens = try Self.goldens()
         #expect(goldens.count == 3)
         for g in goldens {
@@ -44,7 +49,7 @@ import Verify
             #expect(want.shape == [256, 64])
             let got = encoder.encode(try RGBImage.load(path: Fixtures.path(g.image)))
             let a = EmbeddingAgreement(got, want.floats, width: encoder.outputWidth)
-            print("SigLIP \(path) \(g.image): \(a)")
+            print("\(label) \(g.image): \(a)")
             #expect(a.minCosine >= 0.9999, "\(g.image): \(a)")
             #expect(a.maxAbsDiff <= 0.01 * a.maxAbsReference, "\(g.image): \(a)")
         }
@@ -74,14 +79,7 @@ import Verify
     func checkpointTowerMatchesLibmtmd(fixture: String) throws {
         let model = try ChatModel.open(Fixtures.path(fixture), options: EngineOptions(threads: 2, contextLength: 64))
         let encoder = try model.openVision(mmproj: nil, options: model.engine.options)
-        for g in try SigLIPGoldenTests.goldens() {
-            let want = try NpyFile(path: Fixtures.path(g.embeddings))
-            let got = encoder.encode(try RGBImage.load(path: Fixtures.path(g.image)))
-            let a = EmbeddingAgreement(got, want.floats, width: encoder.outputWidth)
-            print("float SigLIP \(fixture) \(g.image): \(a)")
-            #expect(a.minCosine >= 0.9999, "\(g.image): \(a)")
-            #expect(a.maxAbsDiff <= 0.01 * a.maxAbsReference, "\(g.image): \(a)")
-        }
+        try SigLIPGoldenTests.checkAgainstLibmtmd(encoder, label: "float SigLIP \(fixture)")
     }
 }
 
