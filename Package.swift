@@ -13,16 +13,18 @@ let package = Package(
         .executable(name: "chat", targets: ["KilnChat"]),
         .executable(name: "verify", targets: ["KilnVerify"]),
         // The parsers, for the libFuzzer package in fuzz/ (which depends on this package by path).
-        .library(name: "KilnFuzzable", targets: ["KilnCore", "GGUFWriter", "Safetensors", "QuantCore", "FlaxCheckpoint", "Tokenizers"]),
+        .library(name: "KilnFuzzable", targets: ["KilnCore", "GGUFWriter", "Safetensors", "QuantCore", "FlaxCheckpoint", "Tokenizers", "RefInference"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
-        // System libraries (apt: libzstd-dev, zlib1g-dev, libopenblas-dev), linked through their module maps.
+        // System libraries (apt: libzstd-dev, zlib1g-dev, libopenblas-dev, libstb-dev), linked through their module maps.
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
+        // stb_image (Debian's precompiled libstb), the image decoder llama.cpp's libmtmd uses.
+        .systemLibrary(name: "CStb", pkgConfig: "stb", providers: [.apt(["libstb-dev"])]),
 
         // Shared vocabulary: mapped files, bounded byte cursors, tensor descriptions, element types, errors.
         .target(name: "KilnCore", swiftSettings: swift6),
@@ -39,8 +41,9 @@ let package = Package(
         .target(name: "Tokenizers", dependencies: ["KilnCore", "GGUFWriter"], swiftSettings: swift6),
         // SIMD kernels for the reference engine (AVX2/FMA/F16C selected at run time, portable C otherwise).
         .target(name: "CKernels"),
-        // Gemma 3 reference engine and sampler; the float32 path of verify (OpenBLAS sgemm).
-        .target(name: "RefInference", dependencies: ["KilnCore", "GGUFWriter", "QuantCore", "CKernels", "COpenBLAS"], swiftSettings: swift6),
+        // Gemma 3 reference engine and sampler; the float32 path of verify (OpenBLAS sgemm); image decoding (stb_image),
+        // mtmd's preprocessing and the SigLIP vision encoder.
+        .target(name: "RefInference", dependencies: ["KilnCore", "GGUFWriter", "QuantCore", "CKernels", "COpenBLAS", "CStb"], swiftSettings: swift6),
         // Checkpoint → GGUF: architectures (one file per family), the conversion plan and its streaming executor.
         .target(name: "Conversion", dependencies: ["KilnCore", "GGUFWriter", "QuantCore", "Tokenizers"], swiftSettings: swift6),
         // verify: a source checkpoint's float32 logits against a GGUF's, with llama-perplexity's KL statistics.
@@ -77,6 +80,7 @@ let package = Package(
         .testTarget(name: "ConversionTests", dependencies: ["KilnTestSupport", "Conversion", "KilnCLI", "ChatKit", "Verify", "GGUFWriter", "QuantCore", "RefInference", "Tokenizers", "Safetensors", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "ChatKitTests", dependencies: ["KilnTestSupport", "ChatKit", "RefInference", "Tokenizers"], swiftSettings: swift6),
         .testTarget(name: "VerifyTests", dependencies: ["KilnTestSupport", "Verify", "KilnCLI", "GGUFWriter", "RefInference", "Tokenizers", "KilnCore"], swiftSettings: swift6),
+        .testTarget(name: "VisionTests", dependencies: ["KilnTestSupport", "RefInference", "KilnCLI", "ChatKit", "Verify", "Tokenizers", "GGUFWriter", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "KilnCLITests", dependencies: ["KilnTestSupport", "KilnCLI", "GGUFWriter", "KilnCore"], swiftSettings: swift6),
     ]
 )

@@ -10,3 +10,4 @@ echo; echo "### convert (Kaggle-layout 270M) vs floor (and the Python converter'
 echo; echo "### Orbax read vs zstd CLI and tensorstore"; bash scripts/bench-orbax-read.sh
 echo; echo "### float path products: Kiln's AVX2 kernel vs OpenBLAS cblas_sgemm"; bash scripts/bench-float-path.sh
 echo; echo "### engine vs llama.cpp"; bash scripts/bench-engine.sh
+echo; echo "### image encoding (full-size random SigLIP mmproj) vs libmtmd"; bash scripts/bench-vision.sh

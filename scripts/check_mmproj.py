@@ -197,15 +197,25 @@ def mtmd_context(mmproj_path, model):
 
 
 def encode_image(ctx, model, rgb):
-    """libmtmd's embeddings of one RGB uint8 image (H, W, 3) through a loaded mtmd context: a Gemma chat turn holding
-    the image is tokenized, its image chunk encoded, and the output (n_tokens, n_embd) copied out as float32.
-    RuntimeError when libmtmd refuses a step."""
+    """libmtmd's embeddings of one RGB uint8 image (H, W, 3) through a loaded mtmd context (see encode_bitmap)."""
     import ctypes
-    import llama_cpp
     from llama_cpp import mtmd_cpp as mtmd
     h, w, _ = rgb.shape
     buf = (ctypes.c_ubyte * rgb.size).from_buffer_copy(rgb.tobytes())
     bitmap = mtmd.mtmd_bitmap_init(w, h, buf)
+    try:
+        return encode_bitmap(ctx, model, bitmap)
+    finally:
+        mtmd.mtmd_bitmap_free(bitmap)
+
+
+def encode_bitmap(ctx, model, bitmap):
+    """libmtmd's embeddings of one mtmd bitmap through a loaded mtmd context: a Gemma chat turn holding the image is
+    tokenized, its image chunk encoded, and the output (n_tokens, n_embd) copied out as float32. RuntimeError when
+    libmtmd refuses a step. The caller frees the bitmap."""
+    import ctypes
+    import llama_cpp
+    from llama_cpp import mtmd_cpp as mtmd
     chunks = mtmd.mtmd_input_chunks_init()
     prompt = f"<start_of_turn>user\n{mtmd.mtmd_default_marker().decode()}<end_of_turn>".encode()
     text = mtmd.mtmd_input_text()
@@ -230,7 +240,6 @@ def encode_image(ctx, model, rgb):
         return np.ctypeslib.as_array(mtmd.mtmd_get_output_embd(ctx), shape=(n_tok * n_embd,)).reshape(n_tok, n_embd).copy()
     finally:
         mtmd.mtmd_input_chunks_free(chunks)
-        mtmd.mtmd_bitmap_free(bitmap)
 
 
 def load_with_llama_cpp(text_path, mmproj_path, ref_dir, encode):

@@ -49,6 +49,13 @@ fails_with "inspect --verify-checksum on a changed file" "checksum mismatch" $bi
 check "chat on the converted model" bash -c "$bin/chat $tmp/tiny.gguf -p 'the capital of france is' --raw -n 4 --temp 0 | grep -q ."
 # chat on the checkpoint itself (float path) continues the prompt as chat on its lossless conversion does.
 check "chat on the checkpoint = chat on its conversion" bash -c "[ \"\$($bin/chat fixtures/gemma3/tiny-kaggle -p 'once upon a time' --raw -n 8 --temp 0 2>/dev/null)\" = \"\$($bin/chat $tmp/tiny.gguf -p 'once upon a time' --raw -n 8 --temp 0 2>/dev/null)\" ]"
+# Image chat on the tiny vision fixture: the mmproj convert wrote beside v.gguf is found by name; two images in order.
+check "chat --image finds mmproj-v.gguf" bash -c "$bin/chat $tmp/v.gguf --image fixtures/gemma3/vision-wide.png --image fixtures/gemma3/vision-small.jpg -p 'describe' -n 2 --temp 0 2>$tmp/img.err && grep -q '2 images encoded' $tmp/img.err"
+check "chat --image on the checkpoint = on its conversion" bash -c "[ \"\$($bin/chat fixtures/gemma3/tiny-kaggle-vision --image fixtures/gemma3/vision-wide.png -p 'describe' -n 4 --temp 0 2>/dev/null | od -c)\" = \"\$($bin/chat $tmp/v.gguf --image fixtures/gemma3/vision-wide.png -p 'describe' -n 4 --temp 0 2>/dev/null | od -c)\" ]"
+head -c 300 fixtures/gemma3/vision-wide.png > "$tmp/broken.png"
+fails_with "chat --image with a truncated PNG names it" "broken.png: cannot decode the image" $bin/chat "$tmp/v.gguf" --image "$tmp/broken.png" -p x
+mkdir -p "$tmp/textonly" && cp "$tmp/tiny.gguf" "$tmp/textonly/"
+fails_with "chat --image without an mmproj says where it looked" "no mmproj-tiny.gguf" $bin/chat "$tmp/textonly/tiny.gguf" --image fixtures/gemma3/vision-small.png -p x
 check "chat --dump-logits on the checkpoint" bash -c "$bin/chat fixtures/gemma3/tiny-kaggle -p 'once upon a time' --raw --dump-logits $tmp/ckpt.npy && [ -s $tmp/ckpt.npy ]"
 
 # A fine-tune as the gemma library saves it (NESTED, bfloat16) and a Kauldron trainer checkpoint: inspect, convert

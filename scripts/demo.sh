@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: the main job on a bundled example. A tiny Gemma 3 checkpoint in Kaggle's int4 layout (written by the
 # real orbax library, with a SigLIP vision tower and a SentencePiece tokenizer.model) is converted to a llama.cpp
-# GGUF — QAT weights packed losslessly as Q4_0 — plus its mmproj, then inspected.
+# GGUF — QAT weights packed losslessly as Q4_0 — plus its mmproj, then inspected, and chatted with (text and image).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=.build/release
@@ -25,6 +25,10 @@ if [ -x $bin/chat ]; then
   echo
   echo "== chat (random tiny weights: the words are nonsense, the machinery is real)"
   $bin/chat "$out/gemma3-tiny.gguf" -p "the capital of france is" --raw -n 8 --temp 0 || true
+  echo
+  echo "== chat --image fixtures/gemma3/vision-wide.png (a test image made by scripts/gen_vision_goldens.py; the mmproj"
+  echo "   beside the model is found by name; random weights answer with newlines, as llama.cpp does on these files)"
+  $bin/chat "$out/gemma3-tiny.gguf" --image fixtures/gemma3/vision-wide.png -p "Describe the picture." -n 8 --temp 0 | od -c | head -2 || true
 fi
 echo
 echo "outputs in $out"

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 seconds=${FUZZ_SECONDS:-60}
 config=${FUZZ_CONFIG:-debug}
-all=(gguf safetensors ocdbt-manifest ocdbt-version-node ocdbt-btree-node ocdbt-data-files zarr-v2-metadata zarr-v3-metadata zarr-chunk orbax-metadata sentencepiece tokenizer)
+all=(gguf safetensors ocdbt-manifest ocdbt-version-node ocdbt-btree-node ocdbt-data-files zarr-v2-metadata zarr-v3-metadata zarr-chunk orbax-metadata sentencepiece tokenizer image)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 
@@ -52,6 +52,7 @@ PY
         for s in 0 1 2; do { printf "\\x0$s"; cat "$f"; } > "$d/chunk$i-$s"; done; i=$((i + 1)); done ;;
     orbax-metadata) find fixtures/orbax -name '_METADATA' | while read -r f; do cp "$f" "$d/$(echo "$f" | tr / _)"; done ;;
     sentencepiece) cp fixtures/tokenizer/tiny.model "$d/" ;;
+    image) cp fixtures/gemma3/vision-small.png fixtures/gemma3/vision-small.jpg fixtures/gemma3/vision-tall-grey.png "$d/" ;;
     tokenizer)
       python3 - "$d" <<'PY'
 import json, sys

@@ -17,6 +17,8 @@ public struct ChatModel {
     public let metadata: [GGUFMetadataEntry]
     /// The file or directory to name as the input of outputs (`--dump-logits`).
     public let inputPath: String
+    /// A source checkpoint and its architecture (nil for a GGUF), for its vision tower.
+    var checkpoint: (source: any TensorSource, arch: any Architecture)?
 
     /// Opens `path`. A GGUF runs on `options` as given; a checkpoint always runs the plain float32 path (`.reference`,
     /// no llama.cpp rounding) and throws when its float32 weights would not fit in this machine's memory.
@@ -43,7 +45,35 @@ public struct ChatModel {
                           llamaCppNumerics: false, batchSize: o.batchSize)
         let weights = try GemmaWeights(source: view, config: config)
         return ChatModel(engine: try GemmaEngine(config: config, weights: weights, options: o),
-                         tokenizer: try SPMTokenizer(metadata: metadata, file: tokenizerModel), metadata: metadata, inputPath: path)
+                         tokenizer: try SPMTokenizer(metadata: metadata, file: tokenizerModel), metadata: metadata, inputPath: path,
+                         checkpoint: (source, arch))
+    }
+
+    /// The vision encoder for this model: for a GGUF, the mmproj given as `mmproj`, else the one `MMProjLocator` finds
+    /// beside it; for a source checkpoint, its own vision tower in float32 through the converter's mapping (on the
+    /// engine's plain float path, like its text weights). Its soft tokens must have the text model's width.
+    public func openVision(mmproj: String?, options: EngineOptions) throws -> any VisionEncoder {
+        let vision: any VisionEncoder
+        let origin: String
+        if let (source, arch) = checkpoint {
+            guard mmproj == nil else {
+                throw KilnError(.usage, "--mmproj is for a GGUF model; a checkpoint's own vision tower is used", file: inputPath)
+            }
+            guard let multimodal = arch as? any VisionArchitecture, case .present(let projector) = try multimodal.visionTower(source: source) else {
+                throw KilnError(.notFound, "the checkpoint has no usable vision tower for images", file: inputPath)
+            }
+            let view = try ConvertedTensorView(source: source, vision: projector)
+            vision = try VisionEncoders.open(source: view, metadata: view.metadata, options: engine.options)
+            origin = inputPath
+        } else {
+            origin = try MMProjLocator.require(model: inputPath, explicit: mmproj)
+            vision = try VisionEncoders.open(mmproj: origin, options: options)
+        }
+        guard vision.outputWidth == engine.config.embeddingLength else {
+            throw KilnError(.invalid, "the vision tower projects to width \(vision.outputWidth) but the model's embedding length is "
+                            + "\(engine.config.embeddingLength): it belongs to another model", file: origin)
+        }
+        return vision
     }
 
     /// Throws, pointing to `verify`, when the float32 weights plus the KV cache exceed 80% of physical memory.

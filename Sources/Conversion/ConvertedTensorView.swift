@@ -53,10 +53,7 @@ public final class ConvertedTensorView: TensorSource, Sendable {
         } else {
             let family = try Architectures.family(of: source)
             let arch = try family.init(source: source, vocabularySize: vocabularySize)
-            for t in arch.outputTensors {
-                infos.append(TensorInfo(name: t.name, shape: t.ne.reversed(), type: .float32, byteCount: t.elementCount * 4))
-                origins[t.name] = .converted(try RowProducer(source: source, tensor: t))
-            }
+            (infos, origins) = try Self.converted(arch.outputTensors, source: source)
             guard let embd = arch.outputTensors.first(where: { $0.name == GGUFTensorName.tokenEmbedding }), embd.ne.count == 2 else {
                 throw KilnError(.notFound, "the converted model has no 2-D token_embd.weight", file: source.path)
             }
@@ -65,6 +62,26 @@ public final class ConvertedTensorView: TensorSource, Sendable {
         }
         tensors = infos
         self.origins = origins
+    }
+
+    /// The mmproj a checkpoint's vision tower converts to (`projector`, from the architecture's `visionTower`), as
+    /// float32 GGUF tensors (`v.*`, `mm.*`) produced through the converter's mapping, with the mmproj's metadata.
+    public init(source: any TensorSource, vision projector: any VisionProjector) throws {
+        base = source
+        (tensors, origins) = try Self.converted(projector.outputTensors, source: source)
+        metadata = projector.metadata(modelName: "", fileType: 0)
+        vocabularySize = 0
+    }
+
+    /// Float32 tensor descriptions and their producers for converter outputs.
+    private static func converted(_ outputs: [OutputTensor], source: any TensorSource) throws -> ([TensorInfo], [String: Origin]) {
+        var infos: [TensorInfo] = []
+        var origins: [String: Origin] = [:]
+        for t in outputs {
+            infos.append(TensorInfo(name: t.name, shape: t.ne.reversed(), type: .float32, byteCount: t.elementCount * 4))
+            origins[t.name] = .converted(try RowProducer(source: source, tensor: t))
+        }
+        return (infos, origins)
     }
 
     /// The F32 bytes of leading-axis rows `rows` of `tensor` (`token_embd.weight` rows are vocabulary entries).

@@ -9,7 +9,17 @@ public struct VerifyJobOptions: Sendable {
     public var maxKL: Double?
     public var minTop1: Double?
     public var maxRuntimeKL: Double?
+    /// Images to encode with the source's vision tower and the candidate's mmproj (`--image`), that mmproj when not
+    /// beside the candidate (`--mmproj`), and the smallest per-token cosine allowed (`--min-image-cosine`).
+    public var images: [String] = []
+    public var mmproj: String?
+    public var minImageCosine = VerifyJobOptions.defaultMinImageCosine
     public var json = false
+
+    /// 1 − cosine of 1e-3: on the tiny vision fixture the F16 mmproj measures 1 − 7.5e-8 against its float32 source and
+    /// a Q8_0 one 1 − 1.2e-6 (VisionTests' VerifyImageTests), so there is room for real towers and quantization while a
+    /// broken tower (wrong layout, missing norm) falls orders of magnitude below.
+    public static let defaultMinImageCosine = 0.999
 
     public init() {}
 }
@@ -18,6 +28,10 @@ public struct VerifyJobOptions: Sendable {
 public struct VerifyOutcome: Sendable {
     public var report: VerifyReport
     public var thresholds: Thresholds
+    /// `--image`: each image's soft tokens, candidate mmproj against the source's float32 tower, and the mmproj used.
+    public var images: [ImageCheck.Result] = []
+    public var mmproj: String?
+    public var minImageCosine = VerifyJobOptions.defaultMinImageCosine
     public var failures: [String]
     public var passed: Bool { failures.isEmpty }
 }
@@ -34,7 +48,18 @@ public enum VerifyJob {
         if let v = o.maxKL { t.maxKL = v }
         if let v = o.minTop1 { t.minTop1 = v }
         if let v = o.maxRuntimeKL { t.maxRuntimeKL = v }
-        return VerifyOutcome(report: report, thresholds: t, failures: failures(report, t))
+        var outcome = VerifyOutcome(report: report, thresholds: t, failures: failures(report, t))
+        if !o.images.isEmpty {
+            let mmproj = try MMProjLocator.require(model: candidate, explicit: o.mmproj)
+            outcome.mmproj = mmproj
+            outcome.minImageCosine = o.minImageCosine
+            outcome.images = try ImageCheck.run(source: source, mmproj: mmproj, images: o.images, threads: o.verify.threads)
+            for r in outcome.images where !(r.agreement.minCosine >= o.minImageCosine) {
+                outcome.failures.append("image \(r.image): min per-token cosine \(String(format: "%.6g", r.agreement.minCosine)) "
+                                        + "is below --min-image-cosine \(String(format: "%g", o.minImageCosine))")
+            }
+        }
+        return outcome
     }
 
     /// Each threshold the report breaks, named by its option.

@@ -14,8 +14,15 @@ extension VerifyOutcome {
             ("weights", Self.row(r.weights)),
             ("runtime", Self.row(r.runtime)),
             ("chat_check", Self.chat(r.chat)),
+            ("images", .array(images.map { i in
+                .object([("image", .string(i.image)), ("mmproj", mmproj.map { .string($0) } ?? .null),
+                         ("tokens", .int(i.agreement.tokens)), ("min_cosine", .double(i.agreement.minCosine)),
+                         ("mean_cosine", .double(i.agreement.meanCosine)), ("max_abs_diff", .double(i.agreement.maxAbsDiff)),
+                         ("max_abs_source", .double(i.agreement.maxAbsReference))])
+            })),
             ("thresholds", .object([("max_kl", .double(thresholds.maxKL)), ("min_top1", .double(thresholds.minTop1)),
-                                    ("max_runtime_kl", .double(thresholds.maxRuntimeKL))])),
+                                    ("max_runtime_kl", .double(thresholds.maxRuntimeKL)),
+                                    ("min_image_cosine", images.isEmpty ? .null : .double(minImageCosine))])),
             ("pass", .bool(passed)),
             ("failures", .array(failures.map { .string($0) })),
             ("seconds", .double(r.seconds)),

@@ -50,8 +50,18 @@ extension VerifyOutcome {
         } else {
             out += "  identical: the source's greedy choice agrees at all \(c.candidateTokens.count) reply tokens\n"
         }
+        if !images.isEmpty {
+            out += "\nimage check: the source's vision tower (float32) vs \(mmproj ?? "the mmproj") (llama.cpp numerics)\n"
+            for i in images {
+                let a = i.agreement
+                out += "  \(i.image): \(a.tokens) soft tokens, per-token cosine min " + String(format: "%.7f", a.minCosine)
+                    + " mean " + String(format: "%.7f", a.meanCosine) + ", max |Δ| " + String(format: "%.4g", a.maxAbsDiff)
+                    + " (max |source| " + String(format: "%.4g", a.maxAbsReference) + ")\n"
+            }
+        }
         out += "\nthresholds (\(r.candidateClass.rawValue) defaults unless given): weights mean KL ≤ \(String(format: "%g", thresholds.maxKL)), "
-            + "weights top-1 ≥ \(String(format: "%g", thresholds.minTop1)), runtime mean KL ≤ \(String(format: "%g", thresholds.maxRuntimeKL)): "
+            + "weights top-1 ≥ \(String(format: "%g", thresholds.minTop1)), runtime mean KL ≤ \(String(format: "%g", thresholds.maxRuntimeKL))"
+            + (images.isEmpty ? "" : ", image cosine ≥ \(String(format: "%g", minImageCosine))") + ": "
             + (passed ? "PASS" : "FAIL") + "\n"
         return out
     }

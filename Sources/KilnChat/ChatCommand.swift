@@ -15,7 +15,10 @@ struct ChatCommand: ParsableCommand {
         The chat format is Gemma 3's, built in (no Jinja engine): \
         <start_of_turn>user\\n{content}<end_of_turn>\\n<start_of_turn>model\\n, with --system folded into the first \
         user turn followed by a blank line and BOS added per tokenizer.ggml.add_bos_token. When the file's \
-        tokenizer.chat_template is a Gemma template this is equivalent. Interactive commands: /reset, /exit. \
+        tokenizer.chat_template is a Gemma template this is equivalent. Interactive commands: /reset, /exit, /image FILE (attaches an image to the next message). \
+        --image FILE places images before the -p text of the same user turn, framed as llama.cpp's libmtmd frames a \
+        Gemma 3 image; the vision projector is --mmproj FILE, else mmproj-<model name>.gguf beside the model, else \
+        the only mmproj*.gguf in its folder. \
         Generation stops at <end_of_turn>, EOS or -n tokens; the last stderr line reports prompt and decode speed.         A source checkpoint (Kaggle Orbax/Flax directory, safetensors file or directory) runs in float32 with         Gemma 3's reference math, its weights converted in memory exactly as `convert` maps them; when they would         not fit in memory, `verify` checks such a checkpoint layer by layer instead.
         """)
 
@@ -28,6 +31,9 @@ struct ChatCommand: ParsableCommand {
         if options.dumpLogits != nil && options.prompt == nil && options.tokens == nil { throw ValidationError("--dump-logits needs -p TEXT or --tokens IDS") }
         if options.ctx <= 0 || options.threads <= 0 || options.batch <= 0 { throw ValidationError("--ctx, --threads and --batch must be positive") }
         if options.maxTokens < 0 { throw ValidationError("-n must not be negative") }
+        if !options.image.isEmpty && (options.tokenize || options.dumpLogits != nil) {
+            throw ValidationError("--image works with -p TEXT or the interactive chat, not --tokenize or --dump-logits")
+        }
     }
 
     func run() throws {
@@ -47,11 +53,19 @@ struct ChatCommand: ParsableCommand {
            !GemmaChatFormat.isGemmaTemplate(template) {
             Terminal.error("warning: the file's chat template is not Gemma's; using the built-in Gemma 3 format")
         }
+        // Images are decoded before the model's vision tower is loaded, so a bad file is reported at once.
+        let images = try options.image.map { (path) throws(KilnError) in try RGBImage.load(path: path) }
+        if !images.isEmpty || options.mmproj != nil {
+            session.vision = try loaded.openVision(mmproj: options.mmproj, options: engineOptions)
+        }
         if let prompt = options.prompt {
-            try session.reply(to: prompt, output: Terminal.output)
+            try session.reply(to: prompt, images: images, output: Terminal.output)
             Terminal.output([0x0A])  // same unbuffered stream as the reply, so it lands before the stats line
         } else {
-            try ChatREPL(session: session).run()
+            var repl = ChatREPL(session: session, pendingImages: images) {
+                try loaded.openVision(mmproj: options.mmproj, options: engineOptions)
+            }
+            try repl.run()
         }
         Terminal.error(session.stats.summary)
     }

@@ -61,6 +61,14 @@ struct ChatOptions: ParsableArguments {
     @Option(help: "With --dump-logits: comma-separated token ids to evaluate instead of -p TEXT.")
     var tokens: String?
 
+    @Option(help: ArgumentHelp("An image (PNG, JPEG, ...) placed before the -p text in the same user turn; repeat for several, in order.",
+                               valueName: "file"))
+    var image: [String] = []
+
+    @Option(help: ArgumentHelp("The vision projector GGUF (default: mmproj-<model name>.gguf beside the model, else the only mmproj*.gguf there).",
+                               valueName: "file"))
+    var mmproj: String?
+
     @Option(help: "For a checkpoint: its tokenizer.model (default: beside it or in the Kaggle download root).")
     var tokenizer: String?
 

@@ -54,6 +54,17 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: "Largest mean KL of the runtime row (default by candidate class).")
     var maxRuntimeKl: Double?
 
+    @Option(help: ArgumentHelp("An image to encode with the source's vision tower (float32) and the candidate's mmproj, compared per soft token; repeatable.",
+                               valueName: "file"))
+    var image: [String] = []
+
+    @Option(help: ArgumentHelp("The candidate's mmproj (default: mmproj-<candidate name>.gguf beside it, else the only mmproj*.gguf there).",
+                               valueName: "file"))
+    var mmproj: String?
+
+    @Option(help: "With --image: smallest per-token cosine of the soft tokens (default 0.999).")
+    var minImageCosine: Double?
+
     @Option(help: "Worker threads (default: all cores).")
     var threads: Int?
 
@@ -83,6 +94,9 @@ struct VerifyCommand: ParsableCommand {
         o.maxKL = maxKl
         o.minTop1 = minTop1
         o.maxRuntimeKL = maxRuntimeKl
+        o.images = image
+        o.mmproj = mmproj
+        if let minImageCosine { o.minImageCosine = minImageCosine }
         let outcome = try VerifyJob.run(source: source, candidate: candidate, options: o)
         print(VerifyJob.render(outcome, json: json), terminator: json ? "\n" : "")
         for f in outcome.failures { Terminal.error("verify failed: " + f) }

@@ -7,8 +7,8 @@ import Testing
 /// The mmproj files whose image embeddings llama.cpp's libmtmd recorded (scripts/gen_mmproj_goldens.py,
 /// fixtures/gemma3/mmproj-goldens.json): Kiln must still write exactly those bytes, so the recorded embeddings — which
 /// the goldens script compared with an independent NumPy SigLIP + projector forward pass — describe Kiln's output.
-/// This is a regression lock on the bytes; the evidence that the embeddings are right is in the goldens script (Kiln
-/// has no SigLIP of its own to compare here yet).
+/// This is a regression lock on the bytes; the evidence that the embeddings are right is in the goldens script, and
+/// Kiln's own SigLIP is compared with these embeddings in VisionTests' SigLIPGoldenTests.
 @Suite struct MMProjGoldenTests {
     static let goldens = "gemma3/mmproj-goldens.json"
 

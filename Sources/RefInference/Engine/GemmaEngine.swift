@@ -127,6 +127,22 @@ public final class GemmaEngine: @unchecked Sendable {
         return out
     }
 
+    /// Evaluates `count` rows of soft tokens (`count × n_embd` floats from a `VisionEncoder`) at the current position
+    /// as llama.cpp decodes an image chunk: the rows replace token embeddings unscaled (gemma3's graph scales only
+    /// token inputs by √n_embd), all in one batch, and with `bidirectional` every row attends to every other row of
+    /// the chunk as well as to the cache (libmtmd turns causal attention off for gemma3 images; sliding-window layers
+    /// still mask keys more than the window behind). No logits are computed, as llama.cpp requests none for image
+    /// tokens; advances `position` by `count`.
+    public func evaluate(embeddings x: [Float], count: Int, bidirectional: Bool) throws(KilnError) {
+        guard count > 0, x.count == count * config.embeddingLength else {
+            throw KilnError(.usage, "\(x.count) values are not \(count) soft tokens of width \(config.embeddingLength)")
+        }
+        guard position + count <= options.contextLength else {
+            throw KilnError(.usage, "context full: \(position) + \(count) image tokens exceed --ctx \(options.contextLength)")
+        }
+        _ = hidden(input: x, count: count, bidirectional: bidirectional)
+    }
+
     /// Throws unless `tokens` is non-empty, fits the context after `position` and holds only vocabulary ids.
     func checkEvaluable(_ tokens: [Int32]) throws(KilnError) {
         guard !tokens.isEmpty else { throw KilnError(.usage, "no tokens to evaluate") }
@@ -156,12 +172,17 @@ public final class GemmaEngine: @unchecked Sendable {
 
     /// The last layer's output for `tokens` at `position...` (before the output norm); advances `position`.
     func hidden(_ tokens: [Int32]) -> [Float] {
-        var x = embed(tokens)
-        let positions = position ..< position + tokens.count
+        hidden(input: embed(tokens), count: tokens.count, bidirectional: false)
+    }
+
+    /// The last layer's output for `count` input rows at `position...`; advances `position`.
+    func hidden(input: [Float], count: Int, bidirectional: Bool) -> [Float] {
+        var x = input
+        let positions = position ..< position + count
         for il in 0 ..< config.layerCount {
-            x = layer(il, x, positions: positions)
+            x = layer(il, x, positions: positions, bidirectional: bidirectional)
         }
-        position += tokens.count
+        position += count
         return x
     }
 
@@ -193,17 +214,7 @@ public final class GemmaEngine: @unchecked Sendable {
 
     /// `x @ Wᵀ` for `batch = x.count / W.columns` rows, parallel over output rows.
     public func matmul(_ w: any WeightMatrix, _ x: [Float]) -> [Float] {
-        let batch = x.count / w.columns
-        let prepared = x.withUnsafeBufferPointer { w.prepare($0.baseAddress!, batch: batch, mode: options.matMulMode) }
-        var y = [Float](repeating: 0, count: batch * w.rows)
-        let rows = w.rows
-        y.withUnsafeMutableBufferPointer { yb in
-            let out = SendablePointer(yb.baseAddress!)
-            parallelRanges(rows, threads: options.threads, align: 16) { r in
-                w.multiply(prepared, rows: r, into: out.p, ldo: rows)
-            }
-        }
-        return y
+        w.apply(to: x, mode: options.matMulMode, threads: options.threads)
     }
 
     /// Q, K and V of layer `il` from the normed input: projections, per-head RMSNorm, NEOX RoPE at `positions`,
@@ -237,8 +248,9 @@ public final class GemmaEngine: @unchecked Sendable {
     }
 
     /// Stores `k`, `v` in layer `il`'s cache at `positions` and attends every query to its visible keys
-    /// (causal; sliding layers also mask keys with p_q − p_k ≥ window). Returns `[T][heads × valueDim]` (llama.cpp's `kqv_out`).
-    public func attention(_ il: Int, q: [Float], k: [Float], v: [Float], positions: Range<Int>) -> [Float] {
+    /// (causal, or with `bidirectional` also the later keys of `positions`; sliding layers also mask keys with
+    /// p_q − p_k ≥ window). Returns `[T][heads × valueDim]` (llama.cpp's `kqv_out`).
+    public func attention(_ il: Int, q: [Float], k: [Float], v: [Float], positions: Range<Int>, bidirectional: Bool = false) -> [Float] {
         let c = config, T = positions.count, H = c.headCount, Hkv = c.headCountKV, hd = c.headDim, vd = c.valueDim
         let K = keys[il], V = values[il]
         k.withUnsafeBufferPointer { (K + positions.lowerBound * Hkv * hd).update(from: $0.baseAddress!, count: T * Hkv * hd) }
@@ -258,7 +270,8 @@ public final class GemmaEngine: @unchecked Sendable {
                     let t = job / H, h = job % H, kvh = h / group
                     let p = positions.lowerBound + t
                     GemmaNumerics.attend(query: qp.p + (t * H + h) * hd, keys: kp.p + kvh * hd, values: vp.p + kvh * vd,
-                                         stride: Hkv, rows: (sliding ? max(0, p - window + 1) : 0) ... p, headDim: hd, valueDim: vd,
+                                         stride: Hkv, rows: (sliding ? max(0, p - window + 1) : 0) ... (bidirectional ? span - 1 : p),
+                                         headDim: hd, valueDim: vd,
                                          scores: scores, simd: fast, roundProbabilities: roundProbs, into: op.p + (t * H + h) * vd)
                 }
             }
@@ -284,11 +297,11 @@ public final class GemmaEngine: @unchecked Sendable {
     }
 
     /// One decoder layer on `[T][n_embd]` at `positions` (writes that layer's KV cache).
-    public func layer(_ il: Int, _ x: [Float], positions: Range<Int>) -> [Float] {
+    public func layer(_ il: Int, _ x: [Float], positions: Range<Int>, bidirectional: Bool = false) -> [Float] {
         let L = weights.layers[il]
         let h = rmsNorm(x, weight: L.attnNorm)
         let (q, k, v) = qkv(il, normed: h, positions: positions)
-        let a = attentionOutput(il, attention(il, q: q, k: k, v: v, positions: positions))
+        let a = attentionOutput(il, attention(il, q: q, k: k, v: v, positions: positions, bidirectional: bidirectional))
         var sa = a
         for i in sa.indices { sa[i] += x[i] }
         var f = rmsNorm(feedForward(il, normed: rmsNorm(sa, weight: L.ffnNorm)), weight: L.postFFWNorm)

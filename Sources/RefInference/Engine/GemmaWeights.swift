@@ -29,30 +29,8 @@ public struct GemmaWeights: Sendable {
 
     /// Views into a GGUF file's blocks (nothing is dequantized except the small F32 norm vectors).
     public init(gguf file: GGUFFile, config: GemmaConfig) throws(KilnError) {
-        func info(_ name: String) throws(KilnError) -> GGUFTensorInfo { try file.tensorInfo(named: name) }
-        func matrix(_ name: String, rows: Int, columns: Int) throws(KilnError) -> any WeightMatrix {
-            let i = try info(name)
-            guard i.ne.count >= 2, i.ne[0] == columns, i.ne[1] == rows, i.ne.dropFirst(2).allSatisfy({ $0 == 1 }) else {
-                throw KilnError(.invalid, "shape \(i.ne) (ne order) where [\(columns), \(rows)] was expected", file: file.path, tensor: name)
-            }
-            do {
-                return try QuantizedWeightMatrix(type: i.type, rows: rows, columns: columns, bytes: file.data(of: i), owner: file, name: name)
-            } catch { throw error.inFile(file.path) }
-        }
-        func vector(_ name: String, _ n: Int) throws(KilnError) -> [Float] {
-            let i = try info(name)
-            guard i.elementCount == n else {
-                throw KilnError(.invalid, "\(i.elementCount) elements where \(n) were expected", file: file.path, tensor: name)
-            }
-            var out = [Float](repeating: 0, count: n)
-            do {
-                try out.withUnsafeMutableBufferPointer { (b) throws(KilnError) in
-                    try Quantizer.dequantize(ElementType(ggml: i.type), file.data(of: i), count: n, into: b)
-                }
-            } catch { throw error.inFile(file.path).inTensor(name) }
-            return out
-        }
-        try self.init(config: config, matrix: matrix, vector: vector, hasOutput: (try? info(GGUFTensorName.output)) != nil)
+        try self.init(config: config, matrix: file.weightMatrix, vector: file.floatVector,
+                      hasOutput: (try? file.tensorInfo(named: GGUFTensorName.output)) != nil)
     }
 
     /// Float32 copies of the weights of any source that uses GGUF tensor names (each tensor is decoded with
@@ -118,5 +96,33 @@ extension TensorSource {
     /// Tensor `name` as a `rows × columns` float32 matrix held in memory.
     public func floatMatrix(_ name: String, rows: Int, columns: Int) throws -> any WeightMatrix {
         FloatWeightMatrix(rows: rows, columns: columns, values: try floats(name, rows * columns))
+    }
+}
+
+extension GGUFFile {
+    /// Tensor `name` as a `rows × columns` weight matrix computing on the file's blocks (ggml `ne = [columns, rows]`).
+    public func weightMatrix(_ name: String, rows: Int, columns: Int) throws(KilnError) -> any WeightMatrix {
+        let i = try tensorInfo(named: name)
+        guard i.ne.count >= 2, i.ne[0] == columns, i.ne[1] == rows, i.ne.dropFirst(2).allSatisfy({ $0 == 1 }) else {
+            throw KilnError(.invalid, "shape \(i.ne) (ne order) where [\(columns), \(rows)] was expected", file: path, tensor: name)
+        }
+        do {
+            return try QuantizedWeightMatrix(type: i.type, rows: rows, columns: columns, bytes: data(of: i), owner: self, name: name)
+        } catch { throw error.inFile(path) }
+    }
+
+    /// Tensor `name` (any type QuantCore decodes) as `count` floats.
+    public func floatVector(_ name: String, _ count: Int) throws(KilnError) -> [Float] {
+        let i = try tensorInfo(named: name)
+        guard i.elementCount == count else {
+            throw KilnError(.invalid, "\(i.elementCount) elements where \(count) were expected", file: path, tensor: name)
+        }
+        var out = [Float](repeating: 0, count: count)
+        do {
+            try out.withUnsafeMutableBufferPointer { (b) throws(KilnError) in
+                try Quantizer.dequantize(ElementType(ggml: i.type), data(of: i), count: count, into: b)
+            }
+        } catch { throw error.inFile(path).inTensor(name) }
+        return out
     }
 }

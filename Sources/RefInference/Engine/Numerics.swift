@@ -64,18 +64,46 @@ public enum GemmaNumerics {
     /// `out = gelu(gate) * up` as ggml's `geglu` (table form when `table`, exact tanh otherwise).
     public static func geglu(_ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, count: Int, table: Bool,
                              into out: UnsafeMutablePointer<Float>) {
+        gelu(gate, count: count, table: table, into: out)
+        for i in 0 ..< count { out[i] *= up[i] }
+    }
+
+    /// `out = gelu(x)` as ggml-cpu's `ggml_vec_gelu_f32` (with `table`, its `GGML_GELU_FP16` form: 0 at or below −10,
+    /// x at or above 10, else the f16 table at f16(x); exact tanh otherwise). `out` may be `x`.
+    public static func gelu(_ x: UnsafePointer<Float>, count: Int, table: Bool, into out: UnsafeMutablePointer<Float>) {
         if !table {
-            for i in 0 ..< count { out[i] = gelu(gate[i]) * up[i] }
+            for i in 0 ..< count { out[i] = gelu(x[i]) }
             return
         }
         geluTable.withUnsafeBufferPointer { t in
             withUnsafeTemporaryAllocation(of: UInt16.self, capacity: count) { h in
-                ck_f32_to_f16(gate, h.baseAddress!, Int64(count))
+                ck_f32_to_f16(x, h.baseAddress!, Int64(count))
                 for i in 0 ..< count {
-                    let x = gate[i]
-                    if x <= -10 { out[i] = 0 } else if x >= 10 { out[i] = x * up[i] } else { out[i] = t[Int(h[i])] * up[i] }
+                    let v = x[i]
+                    out[i] = v <= -10 ? 0 : (v >= 10 ? v : t[Int(h[i])])
                 }
             }
+        }
+    }
+
+    /// ggml `norm` followed by `mul` with `weight` and `add` of `bias` (LayerNorm): the mean as a double sum of the
+    /// row, the variance as the mean of squared deviations, `scale = 1/sqrtf(variance + eps)`,
+    /// `y = ((x − mean) · scale) · w + b`. Works on `rows` consecutive rows of `dim`.
+    public static func layerNorm(_ x: UnsafePointer<Float>, rows: Int, dim: Int, weight: UnsafePointer<Float>,
+                                 bias: UnsafePointer<Float>, eps: Float, into y: UnsafeMutablePointer<Float>) {
+        for r in 0 ..< rows {
+            let xr = x + r * dim, yr = y + r * dim
+            var sum: Double = 0
+            for i in 0 ..< dim { sum += Double(xr[i]) }
+            let mean = Float(sum / Double(dim))
+            var sum2: Double = 0
+            for i in 0 ..< dim {
+                let v = xr[i] - mean
+                yr[i] = v
+                sum2 += Double(v * v)
+            }
+            let scale = 1 / (Float(sum2 / Double(dim)) + eps).squareRoot()
+            for i in 0 ..< dim { yr[i] = (yr[i] * scale) * weight[i] + bias[i] }
         }
     }
 
@@ -83,16 +111,18 @@ public enum GemmaNumerics {
     /// scores `q·k` (q carries the attention scale), softmax with the max subtracted and the sum in double, then
     /// `Σ p·v` accumulated into `out` (zeroed by the caller). Row `j`'s key is `keys + j·stride·headDim`, its value
     /// `values + j·stride·valueDim`. `simd` uses the vector dot/axpy kernels; `roundProbabilities` rounds the
-    /// probabilities to f16 as llama.cpp's F16 KV path does. `scores` has room for `span.upperBound + 1` floats.
+    /// probabilities to f16 as llama.cpp's F16 KV path does; `scale` multiplies each score (for a q that does not
+    /// carry it). `scores` has room for `span.upperBound + 1` floats.
     public static func attend(query q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
                               stride: Int, rows span: ClosedRange<Int>, headDim hd: Int, valueDim vd: Int,
-                              scores: UnsafeMutablePointer<Float>, simd: Bool, roundProbabilities: Bool,
+                              scores: UnsafeMutablePointer<Float>, simd: Bool, roundProbabilities: Bool, scale: Float = 1,
                               into o: UnsafeMutablePointer<Float>) {
         var mx = -Float.infinity
         for j in span {
             let kv = keys + j * stride * hd
             var s: Float = 0
             if simd { s = ck_dot_f32(q, kv, Int64(hd)) } else { for i in 0 ..< hd { s += q[i] * kv[i] } }
+            if scale != 1 { s *= scale }
             scores[j] = s
             mx = max(mx, s)
         }
@@ -119,6 +149,31 @@ public enum GemmaNumerics {
 struct SendablePointer<T>: @unchecked Sendable {
     let p: UnsafeMutablePointer<T>
     init(_ p: UnsafeMutablePointer<T>) { self.p = p }
+}
+
+/// Pointers to the query, key, value and output rows of one attention call, for its parallel jobs (each job writes
+/// a disjoint part of `out`).
+struct AttentionRows: @unchecked Sendable {
+    let q: UnsafePointer<Float>
+    let k: UnsafePointer<Float>
+    let v: UnsafePointer<Float>
+    let out: UnsafeMutablePointer<Float>
+}
+
+/// Runs attention jobs `0..<jobs` over `threads`, each with the rows of `q`, `k`, `v`, `out` and a scratch buffer of
+/// `scores` floats owned by its thread.
+func parallelAttention(q: [Float], k: [Float], v: [Float], into out: inout [Float], jobs: Int, threads: Int, scores: Int,
+                       _ job: @Sendable (Int, AttentionRows, UnsafeMutablePointer<Float>) -> Void) {
+    q.withUnsafeBufferPointer { qb in k.withUnsafeBufferPointer { kb in v.withUnsafeBufferPointer { vb in
+        out.withUnsafeMutableBufferPointer { ob in
+            let rows = AttentionRows(q: qb.baseAddress!, k: kb.baseAddress!, v: vb.baseAddress!, out: ob.baseAddress!)
+            parallelRanges(jobs, threads: threads) { range in
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(scores, 1))
+                defer { scratch.deallocate() }
+                for j in range { job(j, rows, scratch) }
+            }
+        }
+    } } }
 }
 
 /// Splits `0..<n` into `threads` contiguous ranges and runs them concurrently (inline when one thread).

@@ -51,25 +51,13 @@ extension StreamedFloatModel {
         var attn = [Float](repeating: 0, count: n * H * vd)
         let sliding = c.isSliding(layer: il), window = c.slidingWindow, group = H / Hkv
         let longest = lengths.max() ?? 0
-        q.withUnsafeBufferPointer { qb in k.withUnsafeBufferPointer { kb in v.withUnsafeBufferPointer { vb in
-            attn.withUnsafeMutableBufferPointer { ab in
-                let qp = SendablePointer(UnsafeMutablePointer(mutating: qb.baseAddress!))
-                let kp = SendablePointer(UnsafeMutablePointer(mutating: kb.baseAddress!))
-                let vp = SendablePointer(UnsafeMutablePointer(mutating: vb.baseAddress!))
-                let op = SendablePointer(ab.baseAddress!)
-                parallelRanges(n * H, threads: options.threads) { jobs in
-                    let scores = UnsafeMutablePointer<Float>.allocate(capacity: longest + 1)
-                    defer { scores.deallocate() }
-                    for job in jobs {
-                        let r = job / H, head = job % H, kvh = head / group, p = position[r], s0 = start[r]
-                        GemmaNumerics.attend(query: qp.p + (r * H + head) * hd, keys: kp.p + (s0 * Hkv + kvh) * hd,
-                                             values: vp.p + (s0 * Hkv + kvh) * vd, stride: Hkv,
-                                             rows: (sliding ? max(0, p - window + 1) : 0) ... p, headDim: hd, valueDim: vd,
-                                             scores: scores, simd: true, roundProbabilities: false, into: op.p + (r * H + head) * vd)
-                    }
-                }
-            }
-        } } }
+        parallelAttention(q: q, k: k, v: v, into: &attn, jobs: n * H, threads: options.threads, scores: longest + 1) { job, a, scores in
+            let r = job / H, head = job % H, kvh = head / group, p = position[r], s0 = start[r]
+            GemmaNumerics.attend(query: a.q + (r * H + head) * hd, keys: a.k + (s0 * Hkv + kvh) * hd,
+                                 values: a.v + (s0 * Hkv + kvh) * vd, stride: Hkv,
+                                 rows: (sliding ? max(0, p - window + 1) : 0) ... p, headDim: hd, valueDim: vd,
+                                 scores: scores, simd: true, roundProbabilities: false, into: a.out + (r * H + head) * vd)
+        }
 
         var sa = norm(project(L.output, attn, rows: n), rows: n, weight: L.postAttentionNorm)
         for i in 0 ..< n * d { sa[i] += x[i] }

@@ -63,6 +63,23 @@ public protocol WeightMatrix: Sendable {
     func copyRow(_ r: Int, into out: UnsafeMutablePointer<Float>)
 }
 
+extension WeightMatrix {
+    /// `x @ Wᵀ` for `batch = x.count / columns` rows, parallel over output rows (`[batch][rows]`).
+    public func apply(to x: [Float], mode: MatMulMode, threads: Int) -> [Float] {
+        let batch = x.count / columns
+        let prepared = x.withUnsafeBufferPointer { prepare($0.baseAddress!, batch: batch, mode: mode) }
+        var y = [Float](repeating: 0, count: batch * rows)
+        let rows = self.rows
+        y.withUnsafeMutableBufferPointer { yb in
+            let out = SendablePointer(yb.baseAddress!)
+            parallelRanges(rows, threads: threads, align: 16) { r in
+                multiply(prepared, rows: r, into: out.p, ldo: rows)
+            }
+        }
+        return y
+    }
+}
+
 /// Activation rounding shared by both implementations.
 enum ActivationRounding {
     /// The activation format llama.cpp's CPU backend uses for a weight type (`vec_dot_type`).

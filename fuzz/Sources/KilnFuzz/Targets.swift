@@ -1,12 +1,13 @@
 // libFuzzer entry point for every parser Kiln runs on untrusted bytes. `KILN_FUZZ_TARGET` picks one:
 //   gguf, safetensors, ocdbt-manifest, ocdbt-version-node, ocdbt-btree-node, ocdbt-data-files, zarr-v2-metadata,
-//   zarr-v3-metadata, zarr-chunk, orbax-metadata, sentencepiece, tokenizer
+//   zarr-v3-metadata, zarr-chunk, orbax-metadata, sentencepiece, tokenizer, image
 // Every input must end in a result or a KilnError; a trap, an overflow, an ASan report, a leak or a timeout is a bug.
 import Foundation
 @testable import FlaxCheckpoint
 import GGUFWriter
 import KilnCore
 import QuantCore
+import RefInference
 import Tokenizers
 import Safetensors
 
@@ -15,7 +16,7 @@ enum FuzzTarget: String, CaseIterable {
     case ocdbtManifest = "ocdbt-manifest", ocdbtVersionNode = "ocdbt-version-node", ocdbtBTreeNode = "ocdbt-btree-node"
     case ocdbtDataFiles = "ocdbt-data-files"
     case zarrV2Metadata = "zarr-v2-metadata", zarrV3Metadata = "zarr-v3-metadata", zarrChunk = "zarr-chunk"
-    case orbaxMetadata = "orbax-metadata", sentencepiece, tokenizer
+    case orbaxMetadata = "orbax-metadata", sentencepiece, tokenizer, image
 
     static let selected: FuzzTarget = {
         guard let name = ProcessInfo.processInfo.environment["KILN_FUZZ_TARGET"], let t = FuzzTarget(rawValue: name) else {
@@ -123,6 +124,13 @@ func run(_ target: FuzzTarget, _ data: UnsafeRawBufferPointer) {
         case .sentencepiece:
             let model = try SentencePieceModel(bytes: data, file: "fuzz")
             _ = try? GGUFVocabulary(sentencePiece: model)
+        case .image:
+            // stb_image (Debian's libstb, not instrumented) decodes; Kiln's wrapper, its limits and mtmd's letterbox
+            // run on the result (small images only: a 64 KiB PNG can inflate to tens of megapixels).
+            let image = try RGBImage.decode(data, path: "fuzz")
+            if image.width * image.height <= 1 << 20 {
+                _ = MtmdPreprocessing.pixels(image, size: 28, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5])
+            }
         case .tokenizer:
             let text = String(decoding: data, as: UTF8.self)
             let ids = tokenizer.tokenize(text, addBOS: true, parseSpecial: data.first.map { $0 & 1 == 1 } ?? false)
