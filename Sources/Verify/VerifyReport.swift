@@ -1,3 +1,5 @@
+import Foundation
+
 /// What `verify` found: both rows of statistics, the chat check, and what was compared.
 public struct VerifyReport: Sendable {
     public var sourcePath: String
@@ -12,6 +14,29 @@ public struct VerifyReport: Sendable {
     public var runtime: KLStatistics
     public var chat: ChatCheckResult
     public var seconds: Double
+    /// Wall time by phase, in the order the phases first ran (logits phases summed over all blocks of positions).
+    public var phases: [PhaseTime] = []
+    /// Output matrices kept decoded in memory (0, 1: the source's, 2: the source's and the candidate's float32).
+    public var keptOutputMatrices = 0
+}
+
+/// Wall seconds spent in one phase of a verification.
+public struct PhaseTime: Sendable, Equatable {
+    public var name: String
+    public var seconds: Double
+}
+
+/// Accumulates wall time into named phases: `lap(name)` charges the time since the previous lap to `name`.
+struct PhaseClock {
+    private(set) var phases: [PhaseTime] = []
+    private var last = Date()
+
+    mutating func lap(_ name: String) {
+        let now = Date()
+        let dt = now.timeIntervalSince(last)
+        last = now
+        if let i = phases.firstIndex(where: { $0.name == name }) { phases[i].seconds += dt } else { phases.append(PhaseTime(name: name, seconds: dt)) }
+    }
 }
 
 /// The chat check: the candidate's greedy reply (runtime), scored teacher-forced by the source.

@@ -45,6 +45,24 @@ struct TinyVerifyTests {
         #expect(out.failures.first?.contains("--max-kl") == true)
     }
 
+    /// The memory budget only decides what is kept decoded (output matrices, the source's own chat reply): with
+    /// none, every figure is bit-identical to the run that keeps both output matrices.
+    @Test func memoryBudgetChangesSpeedNotFigures() throws {
+        let candidate = try TinyModels.converted(type: "q8_0")
+        var lean = Self.options()
+        lean.verify.memoryBudget = 0
+        let streamed = try VerifyJob.run(source: try Self.source(), candidate: candidate, options: lean)
+        let kept = try VerifyJob.run(source: try Self.source(), candidate: candidate, options: Self.options())
+        #expect(streamed.report.keptOutputMatrices == 0 && kept.report.keptOutputMatrices == 2)
+        for (a, b) in [(streamed.report.weights, kept.report.weights), (streamed.report.runtime, kept.report.runtime)] {
+            #expect(a.meanKLD.value == b.meanKLD.value && a.maxKLD == b.maxKLD && a.sameTop.value == b.sameTop.value)
+            #expect(a.maxAbsLogitDiff == b.maxAbsLogitDiff && a.pplSource.value == b.pplSource.value)
+        }
+        #expect(streamed.report.chat.candidateTokens == kept.report.chat.candidateTokens)
+        #expect(streamed.report.chat.firstDivergence == kept.report.chat.firstDivergence)
+        #expect(kept.report.phases.map(\.name).contains("source logits (float32)"))
+    }
+
     @Test func mismatchedModelsAreAClearError() throws {
         let oneLayer = Fixtures.path("gemma3/tiny-hf-offgrid")
         do {
@@ -67,6 +85,8 @@ struct TinyVerifyTests {
         let chat = doc["chat_check"] as! [String: Any]
         #expect(chat["source_reply"] is String && chat["candidate_reply"] is String && chat["identical_tokens"] is Bool)
         #expect(chat.keys.contains("first_divergence"))
+        #expect((doc["phases"] as? [[String: Any]])?.first?["seconds"] is NSNumber)
+        #expect(doc["kept_output_matrices"] is NSNumber)
     }
 
     /// The --kl-divergence-base layout: header, tokens, one record of n_vocab codes (+ scale, min) per scored position.
