@@ -38,7 +38,8 @@ extension VerifyOutcome {
         var out = "verify \(r.sourcePath) → \(r.candidatePath)\n"
         out += "candidate class \(r.candidateClass.rawValue); \(r.sequences) sequences, \(r.tokens) tokens, "
             + "\(w.count) scored positions; \(String(format: "%.1f", r.seconds)) s\n"
-        out += "time: " + r.phases.map { "\($0.name) \(String(format: "%.1f", $0.seconds)) s" }.joined(separator: ", ")
+        out += "time (wall s / CPU s): " + r.phases.map { "\($0.name) " + String(format: "%.1f / %.1f", $0.seconds, $0.cpuSeconds) }
+            .joined(separator: ", ")
             + "; output matrices kept in memory: \(r.keptOutputMatrices)\n\n"
         out += TextTable.render(rows, header: ["", "weights (float32 path)", "runtime (llama.cpp numerics)"], rightAligned: [1, 2])
         let c = r.chat
