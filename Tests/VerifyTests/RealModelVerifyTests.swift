@@ -60,14 +60,20 @@ struct RealModelVerifyTests {
 /// The real-weight 270M Kaggle-layout checkpoint (scripts/prepare-real-model.sh) against its lossless conversion.
 @Suite(.serialized, RealModel.required("Kaggle270mVerifyTests"))
 struct Kaggle270mVerifyTests {
-    @Test func losslessConversionVerifies() throws {
-        let dir = Fixtures.tempDirectory()
-        defer { Fixtures.cleanup(dir) }
+    /// The checkpoint and its `convert` (auto: lossless Q4_0) written into `dir`.
+    static func losslessConversion(in dir: String) throws -> (checkpoint: String, output: String) {
         var c = ConvertOptions(output: dir + "/k270.gguf")
         c.progress = false
         let checkpoint = try RealModel.kaggle270m()
         _ = try ConvertJob.run(input: checkpoint, options: c)
-        let out = try VerifyJob.run(source: checkpoint, candidate: c.output, options: RealModelVerifyTests.options())
+        return (checkpoint, c.output)
+    }
+
+    @Test func losslessConversionVerifies() throws {
+        let dir = Fixtures.tempDirectory()
+        defer { Fixtures.cleanup(dir) }
+        let (checkpoint, output) = try Self.losslessConversion(in: dir)
+        let out = try VerifyJob.run(source: checkpoint, candidate: output, options: RealModelVerifyTests.options())
         #expect(out.report.candidateClass == .lossless)
         // Only the fp16 rounding of the Q4_0 scales separates the two (issue 9: mean KL ≤ 1e-5).
         #expect(out.report.weights.meanKLD.value <= 1e-5)
@@ -82,17 +88,14 @@ struct Kaggle270mVerifyTests {
             with: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("verify/llama-perplexity-kl.json")))) as! [String: Any]
         let dir = Fixtures.tempDirectory()
         defer { Fixtures.cleanup(dir) }
-        var c = ConvertOptions(output: dir + "/k270.gguf")
-        c.progress = false
-        let checkpoint = try RealModel.kaggle270m()
-        _ = try ConvertJob.run(input: checkpoint, options: c)
+        let (checkpoint, output) = try Self.losslessConversion(in: dir)
         // The file llama.cpp ran. Its digest is Kiln's own output: a regression lock tying this run to the golden.
-        #expect(try SHA256.hex(ofFile: c.output) == golden["candidate_sha256"] as? String)
+        #expect(try SHA256.hex(ofFile: output) == golden["candidate_sha256"] as? String)
         var o = RealModelVerifyTests.options()
         let text = try String(contentsOfFile: Fixtures.path("verify/kl-base-text.txt"), encoding: .utf8)
         o.verify.prompts = .text(text, context: golden["ctx"] as! Int, file: "kl-base-text.txt")
         o.verify.saveBase = dir + "/base.kld"
-        let out = try VerifyJob.run(source: checkpoint, candidate: c.output, options: o)
+        let out = try VerifyJob.run(source: checkpoint, candidate: output, options: o)
         #expect(out.report.runtime.count == golden["scored_positions"] as? Int)
         let llama = golden["mean_kld"] as! Double, llamaUnc = golden["mean_kld_unc"] as! Double
         let ours = out.report.runtime.meanKLD
