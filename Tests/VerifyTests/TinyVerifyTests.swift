@@ -37,6 +37,14 @@ struct TinyVerifyTests {
         #expect(kl["auto"]! < kl["q8_0"]! && kl["q8_0"]! < kl["Q4_K_M"]! && kl["Q4_K_M"]! < kl["q2_k"]!, "\(kl)")
     }
 
+    /// An HF safetensors checkpoint as SOURCE (the same weights as tiny-kaggle in HF layout) against its conversion.
+    @Test func safetensorsSourceVerifies() throws {
+        let out = try VerifyJob.run(source: Fixtures.path("gemma3/tiny-hf"), candidate: try TinyModels.converted("tiny-hf"), options: Self.options())
+        #expect(out.report.candidateClass == .lossless)
+        #expect(out.report.weights.meanKLD.value <= 1e-5)
+        #expect(out.passed, "\(out.failures)")
+    }
+
     @Test func failsWithTheMetricNamed() throws {
         var o = Self.options()
         o.maxKL = 1e-12
