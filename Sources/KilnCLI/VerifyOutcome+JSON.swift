@@ -26,6 +26,10 @@ extension VerifyOutcome {
             ("pass", .bool(passed)),
             ("failures", .array(failures.map { .string($0) })),
             ("seconds", .double(r.seconds)),
+            ("phases", .array(r.phases.map {
+                .object([("phase", .string($0.name)), ("seconds", .double($0.seconds)), ("cpu_seconds", .double($0.cpuSeconds))])
+            })),
+            ("kept_output_matrices", .int(r.keptOutputMatrices)),
         ])
     }
 

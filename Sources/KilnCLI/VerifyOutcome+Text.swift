@@ -37,7 +37,10 @@ extension VerifyOutcome {
         rows.append(["Minimum Δp", f(100 * w.minPDiff, "%.3f%%"), f(100 * rt.minPDiff, "%.3f%%")])
         var out = "verify \(r.sourcePath) → \(r.candidatePath)\n"
         out += "candidate class \(r.candidateClass.rawValue); \(r.sequences) sequences, \(r.tokens) tokens, "
-            + "\(w.count) scored positions; \(String(format: "%.1f", r.seconds)) s\n\n"
+            + "\(w.count) scored positions; \(String(format: "%.1f", r.seconds)) s\n"
+        out += "time (wall s / CPU s): " + r.phases.map { "\($0.name) " + String(format: "%.1f / %.1f", $0.seconds, $0.cpuSeconds) }
+            .joined(separator: ", ")
+            + "; output matrices kept in memory: \(r.keptOutputMatrices)\n\n"
         out += TextTable.render(rows, header: ["", "weights (float32 path)", "runtime (llama.cpp numerics)"], rightAligned: [1, 2])
         let c = r.chat
         out += "\nchat check: \(c.prompt)\n"

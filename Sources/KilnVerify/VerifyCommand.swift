@@ -65,6 +65,9 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: "With --image: smallest per-token cosine of the soft tokens (default 0.999).")
     var minImageCosine: Double?
 
+    @Option(help: "Memory (GB) verify may use beyond its streamed working set to go faster: keeping decoded output matrices, running the source's own chat reply in memory (default: half the RAM; 0: stream only).")
+    var maxMemory: Double?
+
     @Option(help: "Worker threads (default: all cores).")
     var threads: Int?
 
@@ -77,12 +80,14 @@ struct VerifyCommand: ParsableCommand {
         if ctx < 4 { throw ValidationError("--ctx must be at least 4") }
         if maxNewTokens < 0 { throw ValidationError("-n must not be negative") }
         if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
+        if let maxMemory, !(maxMemory >= 0 && maxMemory < 1e9) { throw ValidationError("--max-memory must be a number of GB, 0 or more") }
     }
 
     func run() throws {
         var o = VerifyJobOptions()
         o.verify.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
         o.verify.maxNewTokens = maxNewTokens
+        if let maxMemory { o.verify.memoryBudget = Int(maxMemory * 1e9) }
         if let chatPrompt { o.verify.chatPrompt = chatPrompt }
         o.verify.saveBase = saveBase
         if let prompts {

@@ -9,7 +9,7 @@ import Tokenizers
 enum ChatCheck {
     static func evaluate(prompt: String, promptTokens: [Int32], reply: [Int32], sourceHidden: [Float],
                          model: StreamedFloatModel, sourceView: any TensorSource, config: GemmaConfig,
-                         tokenizer: SPMTokenizer, threads: Int) throws -> ChatCheckResult {
+                         tokenizer: SPMTokenizer, threads: Int, memoryBudget: Int) throws -> ChatCheckResult {
         let V = config.vocabularySize, d = config.embeddingLength
         let first = promptTokens.count - 1
         var divergence: Divergence?
@@ -33,7 +33,7 @@ enum ChatCheck {
         if let div = divergence {
             sourceTokens = try continueReply(prefix: promptTokens + reply[..<div.index] + [div.sourceToken],
                                              limit: reply.count - div.index - 1, sourceView: sourceView, config: config,
-                                             tokenizer: tokenizer, threads: threads).map { Array(reply[..<div.index]) + [div.sourceToken] + $0 }
+                                             tokenizer: tokenizer, threads: threads, memoryBudget: memoryBudget).map { Array(reply[..<div.index]) + [div.sourceToken] + $0 }
         }
         return ChatCheckResult(prompt: prompt, candidateTokens: reply, candidateReply: tokenizer.detokenize(reply),
                                sourceTokens: sourceTokens, sourceReply: sourceTokens.map { tokenizer.detokenize($0) },
@@ -43,14 +43,15 @@ enum ChatCheck {
     static func piece(_ t: SPMTokenizer, _ id: Int32) -> String { String(decoding: t.piece(for: id, special: true), as: UTF8.self) }
 
     /// The source's greedy continuation of `prefix` on the float32 path in memory, or nil when its float weights
-    /// would take more than half the machine's memory (a streamed source is then only scored, not run token by token).
+    /// would exceed `memoryBudget` (`VerifyOptions.memoryBudget`, less what verify already keeps): a streamed source
+    /// is then only scored, not run token by token.
     static func continueReply(prefix: [Int32], limit: Int, sourceView: any TensorSource, config: GemmaConfig,
-                              tokenizer: SPMTokenizer, threads: Int) throws -> [Int32]? {
+                              tokenizer: SPMTokenizer, threads: Int, memoryBudget: Int) throws -> [Int32]? {
         let stops = Set([tokenizer.tokenID(for: "<end_of_turn>"), tokenizer.vocabulary.eosID].compactMap { $0 })
         if let last = prefix.last, stops.contains(last) { return [] }
         guard limit > 0 else { return [] }
         let floatBytes = sourceView.tensors.reduce(0) { $0 + $1.elementCount * 4 }
-        guard UInt64(floatBytes) <= ProcessInfo.processInfo.physicalMemory / 2 else { return nil }
+        guard floatBytes <= memoryBudget else { return nil }
         let engine = try GemmaEngine(config: config, weights: try GemmaWeights(source: sourceView, config: config),
                                      options: EngineOptions(threads: threads, contextLength: prefix.count + limit + 1,
                                                             path: .reference, llamaCppNumerics: false))

@@ -27,6 +27,11 @@ public struct VerifyOptions: Sendable {
     public var saveBase: String?
     /// Positions per block of logits (memory: three blocks of `positionBlock × vocabulary` floats).
     public var positionBlock = 64
+    /// Bytes `verify` may spend, beyond its streamed working set, to go faster: keeping the source's (then the
+    /// candidate's) decoded output matrix instead of re-reading it for every block of positions, and running the
+    /// source's own chat reply with its float weights in memory. Default: half the machine's physical memory (the
+    /// chat check's rule); 0 keeps only the streamed working set (about one layer's float weights + activations).
+    public var memoryBudget = Int(clamping: ProcessInfo.processInfo.physicalMemory / 2)
 
     public init() {}
 }
@@ -36,6 +41,7 @@ public struct VerifyOptions: Sendable {
 public enum Verifier {
     public static func run(source: any TensorSource, candidatePath: String, options o: VerifyOptions) throws -> VerifyReport {
         let t0 = Date()
+        var clock = PhaseClock()
         let candidate = try GGUFFile(path: candidatePath)
         let tokenizer = try SPMTokenizer(metadata: candidate.metadata, file: candidatePath)
         let cand = try FloatView.open(candidate, vocabularySize: nil)
@@ -67,22 +73,31 @@ public enum Verifier {
                                       contextLength: max(maxLength, chatPrompt.count + o.maxNewTokens + 1))
         let reply = try runtime.greedyReply(chatPrompt, limit: o.maxNewTokens, stop: stops)
         let chatSequence = chatPrompt + reply
+        clock.lap("open, tokenize, chat reply (runtime)")
 
         // Final hidden states of every sequence on the three paths (the source once, chat sequence included).
-        let floatOptions = FloatPathOptions(threads: o.threads, positionBlock: 64)
         let tokenLists = sequences.map(\.tokens)
         let total = tokenLists.reduce(0) { $0 + $1.count }
-        let sourceModel = try StreamedFloatModel(source: src.view, config: src.config, options: floatOptions)
+        // The output matrix is read once per block of positions; kept in memory when the budget allows (the
+        // source's first: re-reading a compressed checkpoint costs most).
+        let matrixBytes = 4 * config.vocabularySize * config.embeddingLength
+        let keepSource = matrixBytes <= o.memoryBudget, keepWeights = 2 * matrixBytes <= o.memoryBudget
+        let sourceModel = try StreamedFloatModel(source: src.view, config: src.config,
+                                                 options: FloatPathOptions(threads: o.threads, keepOutputMatrix: keepSource))
         let sourceHidden = try hiddenWithProgress("source (float32)", o.progress) { p in
             try sourceModel.finalHidden(tokenLists + [chatSequence], progress: p)
         }
-        let weightsModel = try StreamedFloatModel(source: cand.view, config: cand.config, options: floatOptions)
+        clock.lap("source layers (float32)")
+        let weightsModel = try StreamedFloatModel(source: cand.view, config: cand.config,
+                                                  options: FloatPathOptions(threads: o.threads, keepOutputMatrix: keepWeights))
         let weightsHidden = try hiddenWithProgress("candidate (float32)", o.progress) { p in
             try weightsModel.finalHidden(tokenLists, progress: p)
         }
+        clock.lap("candidate layers (float32)")
         let bar = ProgressBar("candidate (runtime)", total: total, enabled: o.progress)
         let runtimeHidden = runtime.hidden(tokenLists) { bar.advance($0) }
         bar.finish()
+        clock.lap("candidate layers (runtime)")
 
         // Logits and statistics in blocks of scored positions.
         let base = try o.saveBase.map { path in
@@ -99,8 +114,11 @@ public enum Verifier {
             let block = Array(positions[start ..< min(positions.count, start + B)])
             let n = block.count
             try logits(sourceModel.logits, gather(sourceHidden, block, d), n, V, &sLogits)
+            clock.lap("source logits (float32)")
             try logits(weightsModel.logits, gather(weightsHidden, block, d), n, V, &wLogits)
+            clock.lap("candidate logits (float32)")
             try logits({ h, c, out in runtime.logits(hidden: h, count: c, into: out) }, gather(runtimeHidden, block, d), n, V, &rLogits)
+            clock.lap("candidate logits (runtime)")
             let targets = block.map { Int(sequences[$0.0].tokens[$0.1 + 1]) }
             let pair = compare(sLogits, [wLogits, rLogits], targets: targets, vocabulary: V, threads: o.threads)
             weightsRows += pair[0]
@@ -112,6 +130,7 @@ public enum Verifier {
             }
             start += n
             compareBar.advance(n)
+            clock.lap("statistics")
         }
         compareBar.finish()
         try base?.commit()
@@ -119,11 +138,14 @@ public enum Verifier {
         // Chat check, part 2: the source's greedy choice at each reply position, teacher-forced.
         let chat = try ChatCheck.evaluate(prompt: o.chatPrompt, promptTokens: chatPrompt, reply: reply,
                                           sourceHidden: sourceHidden[sourceHidden.count - 1], model: sourceModel,
-                                          sourceView: src.view, config: src.config, tokenizer: tokenizer, threads: o.threads)
+                                          sourceView: src.view, config: src.config, tokenizer: tokenizer, threads: o.threads,
+                                          memoryBudget: o.memoryBudget - (keepWeights ? 2 : keepSource ? 1 : 0) * matrixBytes)
+        clock.lap("chat check (source)")
 
         return VerifyReport(sourcePath: source.path, candidatePath: candidatePath, candidateClass: candidateClass,
                             tokens: total, sequences: sequences.count, weights: KLStatistics(weightsRows),
-                            runtime: KLStatistics(runtimeRows), chat: chat, seconds: Date().timeIntervalSince(t0))
+                            runtime: KLStatistics(runtimeRows), chat: chat, seconds: Date().timeIntervalSince(t0),
+                            phases: clock.phases, keptOutputMatrices: (keepSource ? 1 : 0) + (keepWeights ? 1 : 0))
     }
 
     /// Runs a float pass with a progress bar in the pass's own units (the embedding, then each layer).

@@ -183,6 +183,18 @@ import Testing
         #expect(one == three)
     }
 
+    /// Keeping the decoded output matrix (verify's speed-up for compressed sources) changes nothing: the same rows in
+    /// the same blocks reach the same products, so hidden states and logits are bit-identical to streaming them.
+    @Test func keptOutputMatrixGivesTheStreamedResults() throws {
+        let view = try ConvertedTensorView(source: try SourceOpener.open(Self.kaggle))
+        let seqs = Self.sequences(vocab: try view.config.vocabularySize, lengths: [17, 6])
+        let streamed = try StreamedFloatModel(source: view, config: try view.config, options: FloatPathOptions(threads: 2))
+        let kept = try StreamedFloatModel(source: view, config: try view.config, options: FloatPathOptions(threads: 2, keepOutputMatrix: true))
+        #expect(try streamed.finalHidden(seqs, progress: nil) == kept.finalHidden(seqs, progress: nil))
+        #expect(try Self.streamedLogits(streamed, seqs) == Self.streamedLogits(kept, seqs))
+        #expect(kept.outputMatrixBytes == 4 * (try view.config.vocabularySize) * (try view.config.embeddingLength))
+    }
+
     @Test func engineFinalHiddenGivesItsLogits() throws {
         let engine = try GemmaEngine(path: Self.tinyGGUF, options: EngineOptions(threads: 2, contextLength: 64, batchSize: 8))
         let tokens = Self.sequences(vocab: engine.config.vocabularySize, lengths: [21])[0]

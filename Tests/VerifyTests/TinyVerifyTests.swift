@@ -37,12 +37,38 @@ struct TinyVerifyTests {
         #expect(kl["auto"]! < kl["q8_0"]! && kl["q8_0"]! < kl["Q4_K_M"]! && kl["Q4_K_M"]! < kl["q2_k"]!, "\(kl)")
     }
 
+    /// An HF safetensors checkpoint as SOURCE (the same weights as tiny-kaggle in HF layout) against its conversion.
+    @Test func safetensorsSourceVerifies() throws {
+        let out = try VerifyJob.run(source: Fixtures.path("gemma3/tiny-hf"), candidate: try TinyModels.converted("tiny-hf"), options: Self.options())
+        #expect(out.report.candidateClass == .lossless)
+        #expect(out.report.weights.meanKLD.value <= 1e-5)
+        #expect(out.passed, "\(out.failures)")
+    }
+
     @Test func failsWithTheMetricNamed() throws {
         var o = Self.options()
         o.maxKL = 1e-12
         let out = try VerifyJob.run(source: try Self.source(), candidate: try TinyModels.converted(type: "q2_k"), options: o)
         #expect(!out.passed)
         #expect(out.failures.first?.contains("--max-kl") == true)
+    }
+
+    /// The memory budget only decides what is kept decoded (output matrices, the source's own chat reply): with
+    /// none, every figure is bit-identical to the run that keeps both output matrices.
+    @Test func memoryBudgetChangesSpeedNotFigures() throws {
+        let candidate = try TinyModels.converted(type: "q8_0")
+        var lean = Self.options()
+        lean.verify.memoryBudget = 0
+        let streamed = try VerifyJob.run(source: try Self.source(), candidate: candidate, options: lean)
+        let kept = try VerifyJob.run(source: try Self.source(), candidate: candidate, options: Self.options())
+        #expect(streamed.report.keptOutputMatrices == 0 && kept.report.keptOutputMatrices == 2)
+        for (a, b) in [(streamed.report.weights, kept.report.weights), (streamed.report.runtime, kept.report.runtime)] {
+            #expect(a.meanKLD.value == b.meanKLD.value && a.maxKLD == b.maxKLD && a.sameTop.value == b.sameTop.value)
+            #expect(a.maxAbsLogitDiff == b.maxAbsLogitDiff && a.pplSource.value == b.pplSource.value)
+        }
+        #expect(streamed.report.chat.candidateTokens == kept.report.chat.candidateTokens)
+        #expect(streamed.report.chat.firstDivergence == kept.report.chat.firstDivergence)
+        #expect(kept.report.phases.map(\.name).contains("source logits (float32)"))
     }
 
     @Test func mismatchedModelsAreAClearError() throws {
@@ -67,6 +93,8 @@ struct TinyVerifyTests {
         let chat = doc["chat_check"] as! [String: Any]
         #expect(chat["source_reply"] is String && chat["candidate_reply"] is String && chat["identical_tokens"] is Bool)
         #expect(chat.keys.contains("first_divergence"))
+        #expect((doc["phases"] as? [[String: Any]])?.first?["seconds"] is NSNumber)
+        #expect(doc["kept_output_matrices"] is NSNumber)
     }
 
     /// The --kl-divergence-base layout: header, tokens, one record of n_vocab codes (+ scale, min) per scored position.

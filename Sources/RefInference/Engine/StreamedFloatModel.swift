@@ -11,17 +11,23 @@ public struct FloatPathOptions: Sendable {
     public var threads: Int
     /// Positions per logits block (callers compute logits `positionBlock` rows at a time; it bounds their memory).
     public var positionBlock: Int
+    /// Decode the output matrix once, on first use, and keep its floats (`StreamedFloatModel.outputMatrixBytes`)
+    /// instead of streaming it again for every logits block: trades that memory for speed where re-reading is
+    /// slow (a zstd Orbax array is decompressed from its start on every pass). Results are bit-identical either way.
+    public var keepOutputMatrix: Bool
 
-    public init(threads: Int = 1, positionBlock: Int = 64) {
+    public init(threads: Int = 1, positionBlock: Int = 64, keepOutputMatrix: Bool = false) {
         self.threads = max(1, threads)
         self.positionBlock = max(1, positionBlock)
+        self.keepOutputMatrix = keepOutputMatrix
     }
 }
 
 /// A Gemma 3 text decoder in plain float32 that streams its weights: every token of every sequence goes through
 /// layer i, then layer i's weights and K/V are released and layer i+1 is read. Peak memory is one layer's float
 /// weights plus the activations (`Σ T × n_embd`) and one layer's working set, whatever the model's size; the token
-/// embedding is read only at the rows the tokens need, and the output matrix in row blocks.
+/// embedding is read only at the rows the tokens need, and the output matrix in row blocks (or once, and kept, with
+/// `FloatPathOptions.keepOutputMatrix`).
 ///
 /// The math is Gemma 3's reference math (Google's `gemma` library, `gm.nn.Transformer`): RMSNorm with `1 + scale`
 /// (the +1 already folded in by GGUF naming), embedding × √d, per-head q/k RMSNorm, NEOX-order RoPE (local layers
@@ -39,6 +45,8 @@ public final class StreamedFloatModel {
     let outputMatrix: TensorInfo
     let embedding: TensorInfo
     let outputNorm: [Float]
+    /// The output matrix's floats once decoded (`keepOutputMatrix` only).
+    private var keptOutputMatrix: [Float]?
 
     /// Checks that every tensor the config needs is there with the right element count (nothing is decoded but the
     /// output norm).
@@ -83,6 +91,9 @@ public final class StreamedFloatModel {
         return 4 * (matrices + 6 * d + 2 * c.headDim)
     }
 
+    /// Float32 bytes of the output matrix (what `FloatPathOptions.keepOutputMatrix` holds).
+    public var outputMatrixBytes: Int { 4 * config.vocabularySize * config.embeddingLength }
+
     /// Final hidden states (after the output norm) of every sequence, `[T_i * d]` each; weights read layer by layer
     /// once. Every sequence starts at position 0. `progress(done, total)` counts the embedding and each layer.
     public func finalHidden(_ sequences: [[Int32]], progress: ((Int, Int) -> Void)?) throws -> [[Float]] {
@@ -112,24 +123,16 @@ public final class StreamedFloatModel {
         return sequences.indices.map { Array(normed[offsets[$0] * d ..< offsets[$0 + 1] * d]) }
     }
 
-    /// Logits of `count` hidden rows (`[count][d]` → `[count][vocab]`), streaming the output matrix in row blocks;
-    /// soft-cap applied.
+    /// Logits of `count` hidden rows (`[count][d]` → `[count][vocab]`), the output matrix streamed in row blocks (or
+    /// served from memory with `keepOutputMatrix`); soft-cap applied.
     public func logits(hidden: UnsafeBufferPointer<Float>, count: Int, into out: UnsafeMutableBufferPointer<Float>) throws {
         let d = config.embeddingLength, vocab = config.vocabularySize
         guard count >= 0, hidden.count >= count * d, out.count >= count * vocab else {
             throw KilnError(.usage, "logits: \(hidden.count) hidden values and room for \(out.count) logits do not fit \(count) rows")
         }
         guard count > 0, let h = hidden.baseAddress, let o = out.baseAddress else { return }
-        let block = Self.rowsPerBlock(columns: d)
-        var r0 = 0
-        while r0 < vocab {
-            let r1 = min(vocab, r0 + block)
-            try source.withBytes(of: outputMatrix, rows: r0 ..< r1) { bytes in
-                try withFloats(bytes, of: outputMatrix, count: (r1 - r0) * d) { w in
-                    FloatGemm.multiply(x: h, m: count, w: w, n: r1 - r0, k: d, y: o + r0, ldy: vocab, threads: options.threads)
-                }
-            }
-            r0 = r1
+        try forEachRowBlock(of: outputMatrix, rows: vocab) { r0, r1, w in
+            FloatGemm.multiply(x: h, m: count, w: w, n: r1 - r0, k: d, y: o + r0, ldy: vocab, threads: options.threads)
         }
         if let cap = config.finalLogitSoftcap {
             let inv = 1 / cap
@@ -139,6 +142,49 @@ public final class StreamedFloatModel {
 
     /// Output-matrix rows per streamed block: about 16 MiB of floats.
     static func rowsPerBlock(columns: Int) -> Int { max(16, (16 << 20) / max(1, 4 * columns)) }
+
+    /// Calls `body(r0, r1, floats)` for consecutive blocks of `rowsPerBlock` rows of `tensor` from row 0 up to `end`
+    /// (a `[vocabulary, d]` matrix: the embedding or the output matrix), from the kept output matrix when there is
+    /// one (decoding it on first use), else streamed. The blocks are the same either way, so every product sees the
+    /// same operands in the same partition and the results are bit-identical.
+    func forEachRowBlock(of tensor: TensorInfo, rows end: Int,
+                         _ body: (Int, Int, UnsafePointer<Float>) throws -> Void) throws {
+        guard options.keepOutputMatrix && tensor.name == outputMatrix.name else {
+            return try streamRowBlocks(of: tensor, rows: end, body)
+        }
+        if keptOutputMatrix == nil {
+            let d = config.embeddingLength, vocab = config.vocabularySize
+            var all = [Float](repeating: 0, count: vocab * d)
+            try all.withUnsafeMutableBufferPointer { o in
+                try streamRowBlocks(of: tensor, rows: vocab) { r0, r1, w in (o.baseAddress! + r0 * d).update(from: w, count: (r1 - r0) * d) }
+            }
+            keptOutputMatrix = all
+        }
+        let d = config.embeddingLength, block = Self.rowsPerBlock(columns: d)
+        try keptOutputMatrix!.withUnsafeBufferPointer { w in
+            var r0 = 0
+            while r0 < end {
+                let r1 = min(end, r0 + block)
+                try body(r0, r1, w.baseAddress! + r0 * d)
+                r0 = r1
+            }
+        }
+    }
+
+    /// Reads rows `0 ..< end` of `tensor` from the source in consecutive `rowsPerBlock` blocks (the only access
+    /// pattern every source serves in bounded memory) and hands each block's floats to `body`.
+    private func streamRowBlocks(of tensor: TensorInfo, rows end: Int,
+                                 _ body: (Int, Int, UnsafePointer<Float>) throws -> Void) throws {
+        let d = config.embeddingLength, block = Self.rowsPerBlock(columns: d)
+        var r0 = 0
+        while r0 < end {
+            let r1 = min(end, r0 + block)
+            try source.withBytes(of: tensor, rows: r0 ..< r1) { bytes in
+                try withFloats(bytes, of: tensor, count: (r1 - r0) * d) { w in try body(r0, r1, w) }
+            }
+            r0 = r1
+        }
+    }
 
     /// Calls `body` with `count` floats decoded from `bytes` of `tensor` (no copy when already F32).
     func withFloats<R>(_ bytes: UnsafeRawBufferPointer, of tensor: TensorInfo, count: Int,
@@ -164,23 +210,15 @@ public final class StreamedFloatModel {
         var uses: [Int: [Int]] = [:]
         for (t, id) in tokens.enumerated() { uses[Int(id), default: []].append(t) }
         let scale = Float(d).squareRoot()
-        let block = Self.rowsPerBlock(columns: d), end = Int(maxID) + 1
         try x.withUnsafeMutableBufferPointer { xb in
-            var lo = 0
-            while lo < end {
-                let hi = min(end, lo + block)
-                try source.withBytes(of: embedding, rows: lo ..< hi) { bytes in
-                    try withFloats(bytes, of: embedding, count: (hi - lo) * d) { w in
-                        for id in lo ..< hi {
-                            guard let positions = uses[id] else { continue }
-                            let row = w + (id - lo) * d
-                            for t in positions {
-                                for c in 0 ..< d { xb[t * d + c] = row[c] * scale }
-                            }
-                        }
+            try forEachRowBlock(of: embedding, rows: Int(maxID) + 1) { lo, hi, w in
+                for id in lo ..< hi {
+                    guard let positions = uses[id] else { continue }
+                    let row = w + (id - lo) * d
+                    for t in positions {
+                        for c in 0 ..< d { xb[t * d + c] = row[c] * scale }
                     }
                 }
-                lo = hi
             }
         }
         return x
