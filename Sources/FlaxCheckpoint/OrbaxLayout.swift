@@ -132,8 +132,10 @@ struct OrbaxLayout: Sendable {
                     layout.tokenizerModelPath = dir + "/tokenizer.model"
                     return layout
                 } catch {
-                    // A missing --step is worth reporting; other subdirectories are simply not checkpoints.
-                    if wanted != nil, error.message.hasPrefix("no step"), stepError == nil { stepError = error }
+                    // A CheckpointManager below the download root that lacks --step's step is worth reporting;
+                    // other subdirectories are simply not checkpoints.
+                    let isManager = subdirectories(dir + "/" + s).contains { stepNumber($0) != nil }
+                    if wanted != nil, isManager, stepError == nil { stepError = error }
                 }
             }
             if let stepError { throw stepError }
