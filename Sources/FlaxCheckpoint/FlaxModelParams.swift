@@ -41,8 +41,8 @@ public final class FlaxModelParams: TensorSource {
                                     file: directory, tensor: s.name)
                 }
                 let shape = Array(s.shape.dropFirst())
-                for (flat, slot) in layers {
-                    try add(TensorInfo(name: flat, shape: shape, type: s.type, byteCount: s.bytesPerRow), from: s, slice: slot.slice)
+                for (flat, slice) in layers {
+                    try add(TensorInfo(name: flat, shape: shape, type: s.type, byteCount: s.bytesPerRow), from: s, slice: slice)
                 }
                 continue
             }
@@ -55,9 +55,6 @@ public final class FlaxModelParams: TensorSource {
         self.origin = origin
         ignoredArrays = ignored
     }
-
-    /// The stored array name behind the parameter `name` (for messages and `inspect`).
-    public func storedName(of name: String) -> String? { origin[name]?.stored.name }
 
     public func withBytes<R>(of tensor: TensorInfo, rows: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         guard let (param, s, slice) = origin[tensor.name] else {

@@ -63,24 +63,19 @@ public enum FlaxTreeLayout: String, Sendable {
     }
 }
 
-/// Where one layer's parameter lives inside a STACKED checkpoint: layers of attention type `t` are stacked in layer
-/// order, so layer `slice · patternLength + t` is slice `slice` (gemma `_compat.unstack_params`).
-public struct StackedSlot: Sendable, Hashable {
-    /// The stored (stacked) name.
-    public var stored: String
-    /// Index on the stored array's leading axis.
-    public var slice: Int
-
-    /// Splits a stored `…stacked_layers/attention_type_<t>…` name into one FLAT name per stacked slice.
-    /// `patternLength` is the number of attention types (the largest `t` + 1); `slices` the stored leading axis.
-    public static func unstack(_ stored: String, patternLength: Int, slices: Int) -> [(flat: String, slot: StackedSlot)]? {
+/// How a STACKED checkpoint stores layers: layers of attention type `t` are stacked in layer order, so layer
+/// `slice · patternLength + t` is slice `slice` of the stored array (gemma `_compat.unstack_params`).
+public enum StackedSlot {
+    /// Splits a stored `…stacked_layers/attention_type_<t>…` name into one FLAT name per stacked slice (index on the
+    /// stored array's leading axis). `patternLength` is the number of attention types (the largest `t` + 1).
+    public static func unstack(_ stored: String, patternLength: Int, slices: Int) -> [(flat: String, slice: Int)]? {
         guard let r = stored.range(of: "stacked_layers/attention_type_") else { return nil }
         let digits = stored[r.upperBound...].prefix(while: \.isNumber)
         guard let type = Int(digits), patternLength > 0 else { return nil }
         let prefix = stored[..<r.lowerBound], suffix = stored[r.upperBound...].dropFirst(digits.count)
         return (0 ..< slices).compactMap { s in
-            guard let layer = Checked.sum(Checked.product(s, patternLength) ?? Int.max, type), layer < Int(Int32.max) else { return nil }
-            return (prefix + "layer_\(layer)" + suffix, StackedSlot(stored: stored, slice: s))
+            guard let p = Checked.product(s, patternLength), let layer = Checked.sum(p, type), layer < Int(Int32.max) else { return nil }
+            return (prefix + "layer_\(layer)" + suffix, s)
         }
     }
 
