@@ -24,6 +24,8 @@ public enum GGUFKey {
         public var feedForwardLength: String { key("feed_forward_length") }
         public var expertCount: String { key("expert_count") }
         public var finalLogitSoftcapping: String { key("final_logit_softcapping") }
+        /// Gemma 2's tanh cap on attention scores (gguf-py `LLM_KV_ATTN_LOGIT_SOFTCAPPING`).
+        public var attentionLogitSoftcapping: String { key("attn_logit_softcapping") }
         public var headCount: String { key("attention.head_count") }
         public var headCountKV: String { key("attention.head_count_kv") }
         public var keyLength: String { key("attention.key_length") }
