@@ -13,7 +13,7 @@ public struct Gemma3: Architecture {
     public static let name = "gemma3"
 
     /// The checkpoint naming scheme the tensors came in.
-    public enum Layout: String, Sendable { case flax, huggingFace }
+    public typealias Layout = GemmaCheckpointLayout
 
     /// Hyper-parameters derived from shapes, plus the values config.json (HF) or the size table (Flax) adds.
     public struct Config: Sendable, Equatable {
@@ -41,7 +41,8 @@ public struct Gemma3: Architecture {
 
     public let layout: Layout
     public let config: Config
-    private let names: Names
+    private let names: GemmaText.Names
+    private let shape: GemmaText.Shape
 
     /// Known sizes: (layers, embedding) → (label, context, sliding window, RoPE scaling).
     static let sizeTable: [(layers: Int, embedding: Int, label: String, context: Int, window: Int, scaling: Float?)] = [
@@ -52,17 +53,14 @@ public struct Gemma3: Architecture {
         (62, 5376, "27B", 131072, 1024, 8),
     ]
 
+    /// A Gemma text decoder whose layer 0 has per-head query norms (Gemma 2 and Gemma 1 have none).
     public static func recognizes(_ source: any TensorSource) -> Bool {
-        Names.detect(source) != nil
+        guard let names = GemmaText.Names.detect(source) else { return false }
+        return names.hasQueryNorm(Set(source.tensors.map(\.name)))
     }
 
     public static func vocabulary(tokenizerModel path: String) throws -> GGUFVocabulary {
-        let model = try SentencePieceModel(path: path)
-        do throws(KilnError) {
-            return try GGUFVocabulary(sentencePiece: model)
-        } catch {
-            throw error.inFile(path)
-        }
+        try GemmaText.vocabulary(tokenizerModel: path)
     }
 
     public func tokenizerMetadata(_ vocabulary: GGUFVocabulary) -> [GGUFMetadataEntry] {
@@ -71,68 +69,19 @@ public struct Gemma3: Architecture {
 
     /// `vocabularySize` (the tokenizer's token count) trims padded embedding rows, as llama.cpp's converter does.
     public init(source: any TensorSource, vocabularySize: Int?) throws {
-        guard let names = Names.detect(source) else {
+        guard let names = GemmaText.Names.detect(source) else {
             throw KilnError(.unsupported, "not a Gemma 3 checkpoint (no embedding and layer-0 attention tensors)", file: source.path)
         }
         self.names = names
         layout = names.layout
-        func shape(_ name: String) throws -> [Int] { try source.tensor(named: name).shape }
-        func expect(_ name: String, _ s: [Int], _ want: [Int]) throws {
-            guard s == want else {
-                throw KilnError(.invalid, "shape \(s) does not fit Gemma 3 (expected \(want))", file: source.path, tensor: name)
-            }
-        }
-
-        var layers = 0
-        while source.tensors.contains(where: { $0.name == names.layerNorm(layers, .preAttention) }) { layers += 1 }
-        guard layers > 0 else { throw KilnError(.notFound, "no transformer layers found", file: source.path, tensor: names.layerNorm(0, .preAttention)) }
-
-        let emb = try shape(names.embedding)
-        guard emb.count == 2 else { throw KilnError(.invalid, "embedding must be 2-D, found \(emb)", file: source.path, tensor: names.embedding) }
-        let d = emb[1]
-        let vocab = vocabularySize ?? emb[0]
-        guard vocab <= emb[0] else {
-            throw KilnError(.invalid, "the tokenizer has \(vocab) tokens but the embedding only \(emb[0]) rows", file: source.path, tensor: names.embedding)
-        }
-        let headDim = try shape(names.attnNorm(0, query: true)).first ?? 0
-        let (heads, kvHeads, ff): (Int, Int, Int)
-        switch layout {
-        case .flax:
-            let q = try shape(names.flaxQ(0))
-            guard q.count == 3, q[1] == d, q[2] == headDim else {
-                throw KilnError(.invalid, "q_einsum shape \(q) does not fit (N, \(d), \(headDim))", file: source.path, tensor: names.flaxQ(0))
-            }
-            heads = q[0]
-            let kv = try shape(names.flaxKV(0))
-            guard kv.count == 4, kv[0] == 2, kv[2] == d, kv[3] == headDim else {
-                throw KilnError(.invalid, "kv_einsum shape \(kv) does not fit (2, K, \(d), \(headDim))", file: source.path, tensor: names.flaxKV(0))
-            }
-            kvHeads = kv[1]
-            let gating = try shape(names.flaxGating(0))
-            guard gating.count == 3, gating[0] == 2, gating[2] == d else {
-                throw KilnError(.invalid, "gating_einsum shape \(gating) does not fit (2, F, \(d))", file: source.path, tensor: names.flaxGating(0))
-            }
-            ff = gating[1]
-        case .huggingFace:
-            let q = try shape(names.hf(0, "self_attn.q_proj.weight"))
-            let k = try shape(names.hf(0, "self_attn.k_proj.weight"))
-            let gate = try shape(names.hf(0, "mlp.gate_proj.weight"))
-            guard headDim > 0, q.count == 2, q[1] == d, q[0] % headDim == 0, k.count == 2, k[0] % headDim == 0, gate.count == 2 else {
-                throw KilnError(.invalid, "attention shapes q \(q), k \(k) do not fit head dim \(headDim)", file: source.path, tensor: names.hf(0, "self_attn.q_proj.weight"))
-            }
-            heads = q[0] / headDim
-            kvHeads = k[0] / headDim
-            ff = gate[0]
-        }
-        try Checked.modelDimensions(["layers": layers, "embedding width": d, "vocabulary": vocab, "head size": headDim,
-                                     "heads": heads, "KV heads": kvHeads, "feed-forward width": ff], file: source.path)
-        guard heads > 0, kvHeads > 0, heads % kvHeads == 0 else {
-            throw KilnError(.invalid, "\(heads) query heads cannot share \(kvHeads) KV heads", file: source.path)
-        }
+        let headDim = try source.tensor(named: names.attnNorm(0, query: true)).shape.first ?? 0
+        let shape = try GemmaText.Shape(source: source, names: names, vocabularySize: vocabularySize, headDim: headDim, family: "Gemma 3")
+        self.shape = shape
+        let (layers, d, heads, kvHeads, ff, vocab) = (shape.layers, shape.embedding, shape.heads, shape.kvHeads, shape.feedForward, shape.vocabulary)
         let hasVision = source.tensors.contains { names.isVision($0.name) }
         let known = Gemma3.sizeTable.first { $0.layers == layers && $0.embedding == d }
         // Unknown (test-sized) configs follow the 1B rules without a vision tower and the 4B rules with one.
-        let label = known?.label ?? Gemma3.parameterLabel(layers: layers, d: d, heads: heads, kvHeads: kvHeads, headDim: headDim, ff: ff, vocab: vocab)
+        let label = known?.label ?? shape.parameterLabel
         var c = Config(layers: layers, embedding: d, heads: heads, kvHeads: kvHeads, headDim: headDim, feedForward: ff,
                        vocabulary: vocab, hasVision: hasVision,
                        contextLength: known?.context ?? (hasVision ? 131072 : 32768),
@@ -142,7 +91,7 @@ public struct Gemma3: Architecture {
         // HF checkpoints: config.json is the authority (as for llama.cpp's converter); the size table above only
         // stands in when there is no config.json.
         if layout == .huggingFace,
-           let hf = try HFTextConfig.read(directory: FileIdentity.isDirectory(source.path) ? source.path : (source.path as NSString).deletingLastPathComponent) {
+           let hf = try HFTextConfig.read(directory: GemmaText.configDirectory(source.path)) {
             c.contextLength = hf.contextLength
             c.slidingWindow = hf.slidingWindow
             c.ropeFreqBase = hf.ropeFreqBase
@@ -153,22 +102,7 @@ public struct Gemma3: Architecture {
         }
         config = c
 
-        // Every tensor the model needs must be there with exactly the shape the config implies.
-        for t in outputTensors {
-            let s = try shape(t.source)
-            if let want = t.sourceShape, s != want {
-                throw KilnError(.invalid, "shape \(s) does not fit Gemma 3 \(config.sizeLabel) (expected \(want) for \(t.name))",
-                                file: source.path, tensor: t.source)
-            }
-        }
-    }
-
-    static func parameterLabel(layers: Int, d: Int, heads: Int, kvHeads: Int, headDim: Int, ff: Int, vocab: Int) -> String {
-        let perLayer = d * headDim * (2 * heads + 2 * kvHeads) + 3 * d * ff
-        let total = Double(layers * perLayer + vocab * d)
-        if total >= 1e9 { return "\(Int((total / 1e9).rounded()))B" }
-        if total >= 1e6 { return "\(Int((total / 1e6).rounded()))M" }
-        return "\(Int((total / 1e3).rounded()))K"
+        try GemmaText.checkSourceShapes(outputTensors, source: source, family: "Gemma 3 \(label)")
     }
 
     public var quantModelInfo: QuantModelInfo {
@@ -182,51 +116,7 @@ public struct Gemma3: Architecture {
     }
 
     public var outputTensors: [OutputTensor] {
-        let c = config
-        let n = names
-        var out: [OutputTensor] = [
-            OutputTensor(name: GGUFTensorName.outputNorm, ne: [c.embedding], source: n.finalNorm, transform: .plusOne, role: .norm,
-                         sourceShape: [c.embedding]),
-            OutputTensor(name: GGUFTensorName.tokenEmbedding, ne: [c.embedding, c.vocabulary], source: n.embedding,
-                         transform: .leadingRows(c.vocabulary), role: .embedding),
-        ]
-        let qRows = c.heads * c.headDim, kvRows = c.kvHeads * c.headDim
-        for i in 0 ..< c.layers {
-            let b = GGUFTensorName.block(i)
-            typealias B = GGUFTensorName.Block
-            func norm(_ name: String, _ src: String, _ len: Int) -> OutputTensor {
-                OutputTensor(name: b + name, ne: [len], source: src, transform: .plusOne, role: .norm, sourceShape: [len])
-            }
-            func w(_ name: String, _ ne: [Int], _ src: String, _ tr: TensorTransform, _ shape: [Int]) -> OutputTensor {
-                OutputTensor(name: b + name, ne: ne, source: src, transform: tr, role: .weight, sourceShape: shape)
-            }
-            let (d, h, f) = (c.embedding, c.headDim, c.feedForward)
-            out.append(norm(B.attnNorm, n.layerNorm(i, .preAttention), d))
-            out.append(norm(B.attnQNorm, n.attnNorm(i, query: true), h))
-            out.append(norm(B.attnKNorm, n.attnNorm(i, query: false), h))
-            out.append(norm(B.postAttentionNorm, n.layerNorm(i, .postAttention), d))
-            out.append(norm(B.ffnNorm, n.layerNorm(i, .preFFW), d))
-            out.append(norm(B.postFFWNorm, n.layerNorm(i, .postFFW), d))
-            switch layout {
-            case .flax:
-                out.append(w(B.attnQ, [d, qRows], n.flaxQ(i), .headsMajor(select: nil), [c.heads, d, h]))
-                out.append(w(B.attnK, [d, kvRows], n.flaxKV(i), .headsMajor(select: 0), [2, c.kvHeads, d, h]))
-                out.append(w(B.attnV, [d, kvRows], n.flaxKV(i), .headsMajor(select: 1), [2, c.kvHeads, d, h]))
-                out.append(w(B.attnOutput, [qRows, d], n.flaxO(i), .transpose, [c.heads, h, d]))
-                out.append(w(B.ffnGate, [d, f], n.flaxGating(i), .copy(select: 0), [2, f, d]))
-                out.append(w(B.ffnUp, [d, f], n.flaxGating(i), .copy(select: 1), [2, f, d]))
-                out.append(w(B.ffnDown, [f, d], n.flaxDown(i), .transpose, [f, d]))
-            case .huggingFace:
-                out.append(w(B.attnQ, [d, qRows], n.hf(i, "self_attn.q_proj.weight"), .copy(select: nil), [qRows, d]))
-                out.append(w(B.attnK, [d, kvRows], n.hf(i, "self_attn.k_proj.weight"), .copy(select: nil), [kvRows, d]))
-                out.append(w(B.attnV, [d, kvRows], n.hf(i, "self_attn.v_proj.weight"), .copy(select: nil), [kvRows, d]))
-                out.append(w(B.attnOutput, [qRows, d], n.hf(i, "self_attn.o_proj.weight"), .copy(select: nil), [d, qRows]))
-                out.append(w(B.ffnGate, [d, f], n.hf(i, "mlp.gate_proj.weight"), .copy(select: nil), [f, d]))
-                out.append(w(B.ffnUp, [d, f], n.hf(i, "mlp.up_proj.weight"), .copy(select: nil), [f, d]))
-                out.append(w(B.ffnDown, [f, d], n.hf(i, "mlp.down_proj.weight"), .copy(select: nil), [d, f]))
-            }
-        }
-        return TensorOrder.sorted(out, name: \.name)
+        GemmaText.outputTensors(shape, names: names, queryKeyNorms: true)
     }
 
     public func metadata(modelName: String) -> [GGUFMetadataEntry] {
@@ -257,62 +147,5 @@ public struct Gemma3: Architecture {
         if let b = c.ropeFreqBaseLocal { m.append(.init("gemma3.rope.freq_base_swa", .float32(b))) }
         if let s = c.finalLogitSoftcap { m.append(.init("gemma3.final_logit_softcapping", .float32(s))) }
         return m
-    }
-}
-
-extension Gemma3 {
-    /// Source tensor names for both checkpoint layouts; the only place Flax and HF names are spelled.
-    struct Names: Sendable {
-        enum LayerNorm { case preAttention, postAttention, preFFW, postFFW }
-
-        let layout: Layout
-        /// HF prefix of the text model ("model.", "language_model.model." or "model.language_model.").
-        let hfPrefix: String
-
-        static let flaxEmbedding = "transformer/embedder.input_embedding"
-
-        static func detect(_ source: any TensorSource) -> Names? {
-            let all = Set(source.tensors.map(\.name))
-            if all.contains(flaxEmbedding), all.contains("transformer/layer_0/attn/q_einsum.w") {
-                return Names(layout: .flax, hfPrefix: "")
-            }
-            for p in ["model.", "language_model.model.", "model.language_model."]
-            where all.contains(p + "embed_tokens.weight") && all.contains(p + "layers.0.self_attn.q_proj.weight") {
-                return Names(layout: .huggingFace, hfPrefix: p)
-            }
-            return nil
-        }
-
-        var embedding: String { layout == .flax ? Names.flaxEmbedding : hfPrefix + "embed_tokens.weight" }
-        var finalNorm: String { layout == .flax ? "transformer/final_norm.scale" : hfPrefix + "norm.weight" }
-
-        func layerNorm(_ i: Int, _ kind: LayerNorm) -> String {
-            switch (layout, kind) {
-            case (.flax, .preAttention): "transformer/layer_\(i)/pre_attention_norm.scale"
-            case (.flax, .postAttention): "transformer/layer_\(i)/post_attention_norm.scale"
-            case (.flax, .preFFW): "transformer/layer_\(i)/pre_ffw_norm.scale"
-            case (.flax, .postFFW): "transformer/layer_\(i)/post_ffw_norm.scale"
-            case (.huggingFace, .preAttention): hf(i, "input_layernorm.weight")
-            case (.huggingFace, .postAttention): hf(i, "post_attention_layernorm.weight")
-            case (.huggingFace, .preFFW): hf(i, "pre_feedforward_layernorm.weight")
-            case (.huggingFace, .postFFW): hf(i, "post_feedforward_layernorm.weight")
-            }
-        }
-
-        func attnNorm(_ i: Int, query: Bool) -> String {
-            layout == .flax ? "transformer/layer_\(i)/attn/\(query ? "_query_norm" : "_key_norm").scale"
-                : hf(i, "self_attn.\(query ? "q_norm" : "k_norm").weight")
-        }
-
-        func flaxQ(_ i: Int) -> String { "transformer/layer_\(i)/attn/q_einsum.w" }
-        func flaxKV(_ i: Int) -> String { "transformer/layer_\(i)/attn/kv_einsum.w" }
-        func flaxO(_ i: Int) -> String { "transformer/layer_\(i)/attn/attn_vec_einsum.w" }
-        func flaxGating(_ i: Int) -> String { "transformer/layer_\(i)/mlp/gating_einsum.w" }
-        func flaxDown(_ i: Int) -> String { "transformer/layer_\(i)/mlp/linear.w" }
-        func hf(_ i: Int, _ suffix: String) -> String { "\(hfPrefix)layers.\(i).\(suffix)" }
-
-        func isVision(_ name: String) -> Bool {
-            name.hasPrefix("SigLiPFromPatches_0/") || name.hasPrefix("vision_tower.") || name.hasPrefix("model.vision_tower.")
-        }
     }
 }

@@ -28,11 +28,8 @@ extension Gemma3 {
         /// Gemma 3 when the key is absent (`llama-hparams.h` `rope_freq_base_train_swa`), and omitting it keeps the
         /// HF route byte-identical to the Flax route, which has no config to state it.
         static func read(directory: String) throws(KilnError) -> HFTextConfig? {
-            let path = directory + "/config.json"
-            guard let data = FileManager.default.contents(atPath: path) else { return nil }
-            guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-                throw KilnError(.invalid, "config.json is not a JSON object", file: path)
-            }
+            guard let file = try HFConfigFile.open(directory: directory) else { return nil }
+            let (root, path) = (file.root, file.path)
             let text: [String: Any]
             if let t = root["text_config"] as? [String: Any] {
                 text = t
@@ -41,14 +38,8 @@ extension Gemma3 {
             } else {
                 text = root
             }
-            func number(_ d: [String: Any], _ key: String) -> NSNumber? { d[key] as? NSNumber }
-            func positive(_ key: String) throws(KilnError) -> Int? {
-                guard let n = number(text, key) else { return nil }
-                guard n.doubleValue >= 1, n.doubleValue <= Double(UInt32.max), n.doubleValue == n.doubleValue.rounded() else {
-                    throw KilnError(.invalid, "\(key) = \(n) is not a positive integer that fits GGUF's uint32", file: path)
-                }
-                return n.intValue
-            }
+            let number = file.number
+            func positive(_ key: String) throws(KilnError) -> Int? { try file.positive(text, key) }
             var c = HFTextConfig()
             if let v = try positive("max_position_embeddings") { c.contextLength = v }
             if let v = try positive("sliding_window") { c.slidingWindow = v }

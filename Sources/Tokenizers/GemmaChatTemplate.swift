@@ -46,4 +46,15 @@ public enum GemmaChatTemplate {
     {%- endif -%}
 
     """#
+
+    /// The official Gemma 2 instruction-tuned template: the `chat_template` of Hugging Face `google/gemma-2-2b-it`
+    /// tokenizer_config.json (the same for 9B and 27B), which llama.cpp vendors as
+    /// `models/templates/google-gemma-2-2b-it.jinja`. Byte for byte, without a final newline. A system turn is an
+    /// error in it (Gemma 2 has no system role).
+    public static let gemma2 = "{{ bos_token }}{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}"
+        + "{% for message in messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
+        + "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}"
+        + "{% if (message['role'] == 'assistant') %}{% set role = 'model' %}{% else %}{% set role = message['role'] %}{% endif %}"
+        + "{{ '<start_of_turn>' + role + '\n' + message['content'] | trim + '<end_of_turn>\n' }}{% endfor %}"
+        + "{% if add_generation_prompt %}{{'<start_of_turn>model\n'}}{% endif %}"
 }
