@@ -15,6 +15,11 @@ Checkpoints:
   kauldron libraries): the layouts of a fine-tune; same 1B-rules config as tiny-kaggle.
 - the real-weight Kaggle-layout 270M checkpoint (`--kaggle270m DIR`, default $KILN_CACHE/kaggle270m), run as
   `gm.nn.Gemma3_270M()`.
+- Gemma 2: fixtures/gemma2/tiny-flat and tiny-nested (scripts/make_gemma2_fixtures.py, written by the gemma library),
+  run with the library's Gemma2_2B / Gemma2_9B configs and the tiny shapes, with the family's 4096 window (what Kiln
+  writes for a Flax Gemma 2 of unknown size); "gemma2-tiny-window8" runs the FLAT weights with an 8-token window, as
+  their HF twin fixtures/llama-converter/gemma2-tiny states in config.json, and `--llama` runs Kiln's conversion of
+  that twin. Output files are named fixtures/verify/gemma2-tiny-*.json.
 Token ids: fixed prompts (prose, code, numbers, a Gemma 3 chat turn, non-English) encoded with sentencepiece from
 the checkpoint's tokenizer.model (BOS first; `<start_of_turn>`/`<end_of_turn>` mapped to their ids), plus one
 sequence longer than the sliding window the library's config uses, so local and global layers both count.
@@ -25,14 +30,16 @@ the log of the probability outside them (`log_tail`, summed directly in float64:
 be lost in rounding);
 `full_vocab`: figures over the full vocabulary the script saw (how much probability lies outside the top 64, so a
 KL over the top 64 plus one tail bucket is a faithful stand-in for the full one).
-With `--llama`: Kiln converts each checkpoint to F32 (`.build/release/convert DIR -o x.gguf --type f32`) and
-llama.cpp (llama-cpp-python, run with `--llama-python`) scores the same ids; `llama_cpp_f32` records max |Δlogit|,
-mean KL(gemma ‖ llama.cpp) and argmax agreement over the full vocabulary: an independent check that Kiln reads the
-Flax layout as Google's code does.
+With `--llama`: Kiln converts each checkpoint to F32 (`.build/release/convert DIR -o x.gguf --type f32`, or the binary
+`--convert` names) and llama.cpp (llama-cpp-python, run with `--llama-python`) scores the same ids; `llama_cpp_f32`
+records max |Δlogit|, mean KL(gemma ‖ llama.cpp) and argmax agreement over the full vocabulary, and the sha256 of the
+file llama.cpp ran (`gguf_sha256`, which the Swift tests check Kiln still writes): an independent check that Kiln
+reads the Flax layout as Google's code does. For the int4-grid Gemma 2 checkpoints `llama_cpp_auto` does the same for
+the default `--type auto` (lossless Q4_0) conversion.
 
 Regenerate:  scripts/install-gemma-lib.sh && swift build -c release --product convert &&
              ~/.cache/kiln-dev/venv-gemma/bin/python scripts/gen_gemma_goldens.py --llama
-             (--only tiny-kaggle,tiny-kaggle-vision,270m selects models; the tiny ones take ~1.5 min each, the 270M
+             (--only tiny-kaggle,tiny-kaggle-vision,270m,gemma2-tiny-flat,... selects models; the tiny ones take ~1.5 min each, the 270M
              ~17 min on a loaded 2-core machine). The committed 270M golden was made from a checkpoint whose 200
              arrays are bit-identical to those scripts/make_kaggle_checkpoint.py writes (its tokenizer.model differs
              only in leaving bos_id unset, hence the `<bos>` fallback below).
@@ -55,6 +62,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, ".."))
 OUT_DIR = os.path.join(ROOT, "fixtures", "verify")
 TOP_K = 64
+LOSSLESS_TOO = {"gemma2-tiny-flat", "gemma2-tiny-window8"}
 
 PROMPTS = [
     ("prose", "The capital of France is Paris. It is known for the Eiffel Tower, its museums and its cafés."),
@@ -204,6 +212,23 @@ def tiny_model(gm, params, base_class):
     return gm.nn.Transformer(config=cfg, dtype=float32()), cfg
 
 
+def tiny_gemma2_model(gm, params, base_class, window=None):
+    """The library's own Gemma 2 `base_class` config with the tiny shapes of the Gemma 2 fixtures
+    (scripts/make_gemma2_fixtures.py's `tiny_config`) and the family's window, or `window`; checked against the
+    checkpoint's shapes. Returns (model, config)."""
+    sys.path.insert(0, HERE)
+    import make_gemma2_fixtures
+    cfg = make_gemma2_fixtures.tiny_config(gm, base_class, window)
+    w = lambda x: np.asarray(x["w"] if isinstance(x, dict) else x)
+    q = w(params["layer_0"]["attn"]["q_einsum"])
+    gating = w(params["layer_0"]["mlp"]["gating_einsum"])
+    want_gating = (2, cfg.hidden_dim, cfg.embed_dim) if cfg.transpose_gating_einsum else (2, cfg.embed_dim, cfg.hidden_dim)
+    assert q.shape == (cfg.num_heads, cfg.embed_dim, cfg.head_dim) and gating.shape == want_gating, (q.shape, gating.shape)
+    assert w(params["embedder"]["input_embedding"]).shape == (cfg.num_embed, cfg.embed_dim)
+    assert sum(1 for k in params if k.startswith("layer_")) == cfg.num_layers
+    return gm.nn.Transformer(config=cfg, dtype=float32()), cfg
+
+
 def config_record(cfg):
     return {
         "num_embed": cfg.num_embed, "embed_dim": cfg.embed_dim, "hidden_dim": cfg.hidden_dim,
@@ -327,11 +352,14 @@ def llama_worker(gguf, ids_json, out_npz):
     print(json.dumps({"llama_cpp_python": llama_cpp.__version__}))
 
 
-def llama_compare(download, seqs, ref, args, tmp):
-    convert = os.path.join(ROOT, ".build", "release", "convert")
-    gguf = os.path.join(tmp, "model-f32.gguf")
-    cmd = [convert, download, "-o", gguf, "--type", "f32", "--no-mmproj"]
+def llama_compare(download, seqs, ref, args, tmp, outtype="f32"):
+    """llama.cpp's logits on Kiln's `--type outtype` conversion against the library's; records the converted file's
+    sha256, so a test can tie the figures to the bytes llama.cpp ran."""
+    import hashlib
+    gguf = os.path.join(tmp, f"model-{outtype}.gguf")
+    cmd = [args.convert, download, "-o", gguf, "--type", outtype, "--no-mmproj"]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    digest = hashlib.sha256(open(gguf, "rb").read()).hexdigest()
     ids_json, out_npz = os.path.join(tmp, "ids.json"), os.path.join(tmp, "llama.npz")
     json.dump([ids for _, ids in seqs], open(ids_json, "w"))
     r = subprocess.run([args.llama_python, os.path.abspath(__file__), "--llama-worker", gguf, ids_json, out_npz],
@@ -342,7 +370,8 @@ def llama_compare(download, seqs, ref, args, tmp):
     rec = compare(ref, other)
     git = lambda *a: subprocess.run(["git", "-C", ROOT, *a], capture_output=True, text=True).stdout.strip()
     commit = git("rev-parse", "--short", "HEAD") + ("+uncommitted Sources" if git("status", "--porcelain", "--", "Sources", "Package.swift") else "")
-    rec["kiln_convert"] = f"convert DIR -o x.gguf --type f32 --no-mmproj (Kiln {commit or 'unknown commit'})"
+    rec["kiln_convert"] = f"convert DIR -o x.gguf --type {outtype} --no-mmproj (Kiln {commit or 'unknown commit'})"
+    rec["gguf_sha256"] = digest
     rec["llama_cpp_python"] = version
     rec["settings"] = "logits_all, n_threads=2, one batch per sequence, flash attention off"
     os.remove(gguf)
@@ -352,7 +381,9 @@ def llama_compare(download, seqs, ref, args, tmp):
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def run_model(name, download, make_model, long_len_of, args, versions):
+def run_model(name, download, make_model, long_len_of, args, versions, convert_input=None):
+    """The library's logits on `download`; with --llama, llama.cpp's on Kiln's conversion of `convert_input` (a
+    checkpoint holding the same weights in another layout) or of `download` itself."""
     gemma, gm = import_gemma()
     t0 = time.time()
     params = gm.ckpts.load_params(weights_dir(download))
@@ -380,7 +411,12 @@ def run_model(name, download, make_model, long_len_of, args, versions):
     }
     if args.llama:
         with tempfile.TemporaryDirectory() as tmp:
-            doc["llama_cpp_f32"] = llama_compare(download, seqs, logits, args, tmp)
+            source = convert_input or download
+            if convert_input:
+                doc["llama_cpp_checkpoint"] = os.path.relpath(convert_input, ROOT)
+            doc["llama_cpp_f32"] = llama_compare(source, seqs, logits, args, tmp)
+            if name in LOSSLESS_TOO:  # on the int4 grid: also the default lossless Q4_0 conversion
+                doc["llama_cpp_auto"] = llama_compare(source, seqs, logits, args, tmp, "auto")
     return doc
 
 
@@ -393,6 +429,8 @@ def main():
                                                           "kaggle270m"))
     ap.add_argument("--llama", action="store_true", help="also run llama.cpp on Kiln's F32 conversion")
     ap.add_argument("--llama-python", default=os.path.expanduser("~/.cache/kiln-dev/oracle/bin/python"))
+    ap.add_argument("--convert", default=os.path.join(ROOT, ".build", "release", "convert"),
+                    help="Kiln's convert binary for --llama (a debug build writes the same bytes)")
     args = ap.parse_args()
 
     gemma, gm = import_gemma()
@@ -422,17 +460,30 @@ def main():
         # bfloat16 fine-tune layout and a Kauldron trainer checkpoint (its newest step). Short prompts only.
         "tiny-nested": (os.path.join(ROOT, "fixtures", "gemma-lib", "tiny-nested"), tiny("Gemma3_1B"), lambda cfg: 0),
         "tiny-kauldron": (os.path.join(ROOT, "fixtures", "gemma-lib", "tiny-kauldron"), tiny("Gemma3_1B"), lambda cfg: 0),
+        # Gemma 2 (scripts/make_gemma2_fixtures.py, written by the gemma library): the FLAT Kaggle layout on the
+        # int4 grid with Gemma2_2B's config family, and a NESTED bfloat16 fine-tune with Gemma2_9B's (the other
+        # gating_einsum order), both with the family's 4096 window (what Kiln writes for a Flax Gemma 2 of unknown
+        # size; the prompts stay below it). "gemma2-tiny-window8": the FLAT weights with an 8-token window, as the
+        # HF twin's config.json (fixtures/llama-converter/gemma2-tiny) states: every prompt crosses it, and the long
+        # sequence is 96 tokens; llama.cpp runs Kiln's conversion of that HF twin.
+        "gemma2-tiny-flat": (os.path.join(ROOT, "fixtures", "gemma2", "tiny-flat"),
+                             lambda gm, params: tiny_gemma2_model(gm, params, "Gemma2_2B"), lambda cfg: 0),
+        "gemma2-tiny-nested": (os.path.join(ROOT, "fixtures", "gemma2", "tiny-nested"),
+                               lambda gm, params: tiny_gemma2_model(gm, params, "Gemma2_9B"), lambda cfg: 0),
+        "gemma2-tiny-window8": (os.path.join(ROOT, "fixtures", "gemma2", "tiny-flat"),
+                                lambda gm, params: tiny_gemma2_model(gm, params, "Gemma2_2B", 8), long_len,
+                                os.path.join(ROOT, "fixtures", "llama-converter", "gemma2-tiny")),
         "270m": (args.kaggle270m, lambda gm, params: (gm.nn.Gemma3_270M(dtype=float32()), gm.nn.Gemma3_270M.config), long_len),
     }
     os.makedirs(OUT_DIR, exist_ok=True)
     for name in args.only.split(","):
-        download, make, ll = models[name]
-        doc = run_model(name, download, make, ll, args, versions)
-        path = os.path.join(OUT_DIR, f"gemma-{name}.json")
+        download, make, ll, *convert_input = models[name]
+        doc = run_model(name, download, make, ll, args, versions, convert_input[0] if convert_input else None)
+        path = os.path.join(OUT_DIR, f"{name}.json" if name.startswith("gemma2") else f"gemma-{name}.json")
         with open(path + ".tmp", "w") as f:
             json.dump(doc, f, separators=(",", ":"), ensure_ascii=False)
         os.replace(path + ".tmp", path)
-        summary = {k: doc[k] for k in ("full_vocab", "llama_cpp_f32") if k in doc}
+        summary = {k: doc[k] for k in ("full_vocab", "llama_cpp_f32", "llama_cpp_auto") if k in doc}
         print(f"wrote {path} ({os.path.getsize(path)} bytes, {doc['seconds']} s):", json.dumps(summary))
 
 
