@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""gguf-py reads a GGUF that Kiln converted from the tiny Gemma 3 fixtures and checks it against the HF reference.
+"""gguf-py reads a GGUF that Kiln converted from the tiny Gemma 3 or Gemma 2 fixtures and checks it against the HF
+reference.
 
 Uses: gguf (gguf-py) 0.19.0 GGUFReader and its own dequantizers (gguf.quants), safetensors 0.8.0, numpy.
 Run by scripts/cli-checks.sh (make test):  python3 scripts/check_gguf_conversion.py OUT.gguf fixtures/gemma3/tiny-hf
-Checks: the file parses; every tensor has llama.cpp's gemma3 name and ne; Q4_0 tensors dequantize (by gguf-py) to
-the reference weights within the fp16 rounding of each block's scale; norms are 1 + weight exactly; the gemma3.* and
-tokenizer keys llama.cpp reads are present with the right types.
+(Gemma 2: fixtures/llama-converter/gemma2-tiny, written by transformers).
+Checks: the file parses; every tensor has llama.cpp's gemma3/gemma2 name and ne; Q4_0 tensors dequantize (by gguf-py) to
+the reference weights within the fp16 rounding of each block's scale; norms are 1 + weight exactly; the <arch>.* and
+tokenizer keys llama.cpp reads are present with the right types (gemma2: the two soft-caps; gemma3: the RoPE base).
 """
 import sys
 
@@ -19,22 +21,31 @@ PER = {"attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj", "attn_v": "se
        "ffn_down": "mlp.down_proj", "attn_q_norm": "self_attn.q_norm", "attn_k_norm": "self_attn.k_norm",
        "attn_norm": "input_layernorm", "post_attention_norm": "post_attention_layernorm",
        "ffn_norm": "pre_feedforward_layernorm", "post_ffw_norm": "post_feedforward_layernorm"}
-KEYS = {"gemma3.context_length": GGUFValueType.UINT32, "gemma3.embedding_length": GGUFValueType.UINT32,
-        "gemma3.block_count": GGUFValueType.UINT32, "gemma3.feed_forward_length": GGUFValueType.UINT32,
-        "gemma3.attention.head_count": GGUFValueType.UINT32, "gemma3.attention.head_count_kv": GGUFValueType.UINT32,
-        "gemma3.attention.key_length": GGUFValueType.UINT32, "gemma3.attention.value_length": GGUFValueType.UINT32,
-        "gemma3.attention.layer_norm_rms_epsilon": GGUFValueType.FLOAT32, "gemma3.rope.freq_base": GGUFValueType.FLOAT32,
-        "gemma3.attention.sliding_window": GGUFValueType.UINT32, "tokenizer.ggml.model": GGUFValueType.STRING,
-        "tokenizer.ggml.tokens": GGUFValueType.ARRAY, "tokenizer.ggml.scores": GGUFValueType.ARRAY,
-        "tokenizer.ggml.token_type": GGUFValueType.ARRAY, "general.architecture": GGUFValueType.STRING}
+MODEL_KEYS = {"context_length": GGUFValueType.UINT32, "embedding_length": GGUFValueType.UINT32,
+              "block_count": GGUFValueType.UINT32, "feed_forward_length": GGUFValueType.UINT32,
+              "attention.head_count": GGUFValueType.UINT32, "attention.head_count_kv": GGUFValueType.UINT32,
+              "attention.key_length": GGUFValueType.UINT32, "attention.value_length": GGUFValueType.UINT32,
+              "attention.layer_norm_rms_epsilon": GGUFValueType.FLOAT32,
+              "attention.sliding_window": GGUFValueType.UINT32}
+ARCH_KEYS = {"gemma3": {"rope.freq_base": GGUFValueType.FLOAT32},
+             "gemma2": {"attn_logit_softcapping": GGUFValueType.FLOAT32,
+                        "final_logit_softcapping": GGUFValueType.FLOAT32}}
+KEYS = {"tokenizer.ggml.model": GGUFValueType.STRING, "tokenizer.ggml.tokens": GGUFValueType.ARRAY,
+        "tokenizer.ggml.scores": GGUFValueType.ARRAY, "tokenizer.ggml.token_type": GGUFValueType.ARRAY,
+        "general.architecture": GGUFValueType.STRING}
 
 
 def main():
     path, ref_dir = sys.argv[1], sys.argv[2]
     r = GGUFReader(path)
     ref = load_file(ref_dir + "/model.safetensors")
-    for k, t in KEYS.items():
+    arch = r.fields["general.architecture"].contents()
+    keys = dict(KEYS)
+    keys.update({f"{arch}.{k}": t for k, t in (MODEL_KEYS | ARCH_KEYS[arch]).items()})
+    for k, t in keys.items():
         assert k in r.fields and r.fields[k].types[0] == t, f"{k} missing or wrong type"
+    if arch == "gemma2":
+        assert not any(t.name.endswith(("attn_q_norm.weight", "attn_k_norm.weight")) for t in r.tensors)
     worst = 0.0
     for t in r.tensors:
         if t.name == "token_embd.weight":
@@ -55,7 +66,7 @@ def main():
         err = np.abs(got.reshape(-1, 32) - blocks)
         assert (err <= bound + 1e-12).all(), (t.name, float((err - bound).max()))
         worst = max(worst, float((err / np.maximum(bound, 1e-30)).max()))
-    print(f"gguf-py: {len(r.tensors)} tensors, {len(r.fields)} fields OK; worst block error {worst:.2f} of the fp16-scale bound")
+    print(f"gguf-py ({arch}): {len(r.tensors)} tensors, {len(r.fields)} fields OK; worst block error {worst:.2f} of the fp16-scale bound")
 
 
 if __name__ == "__main__":

@@ -41,6 +41,11 @@ check "convert tiny Kaggle checkpoint" $bin/convert fixtures/gemma3/tiny-kaggle 
 py="${KILN_CACHE:-$HOME/.cache/kiln}/venv/bin/python"
 check "python venv with gguf-py" bash scripts/python-env.sh numpy==2.4.6 gguf==0.19.0 safetensors==0.8.0
 check "gguf-py reads the conversion" "$py" scripts/check_gguf_conversion.py "$tmp/tiny.gguf" fixtures/gemma3/tiny-hf
+# Gemma 2: the gemma library's FLAT tree, checked by gguf-py against its transformers-written HF twin.
+check "convert tiny Gemma 2 FLAT checkpoint" $bin/convert fixtures/gemma2/tiny-flat -o "$tmp/g2.gguf"
+check "gguf-py reads the Gemma 2 conversion" "$py" scripts/check_gguf_conversion.py "$tmp/g2.gguf" fixtures/llama-converter/gemma2-tiny
+check "inspect the Gemma 2 conversion" bash -c "$bin/inspect $tmp/g2.gguf | grep -q 'gemma2.attn_logit_softcapping'"
+check "convert --dry-run names the family" bash -c "$bin/convert fixtures/gemma2/tiny-nested -o $tmp/never.gguf --dry-run | grep -q '^gemma2 174K: 4 layers'"
 check "gguf-py reads the mmproj" bash -c "$bin/convert fixtures/gemma3/tiny-kaggle-vision -o $tmp/v.gguf 2>/dev/null && $py scripts/check_mmproj.py $tmp/mmproj-v.gguf --reference fixtures/gemma3/tiny-hf-vision"
 check "convert --checksum writes a sha256sum file" bash -c "$bin/convert fixtures/gemma3/tiny-kaggle -o $tmp/sum.gguf --checksum 2>/dev/null && (cd $tmp && sha256sum -c --status sum.gguf.sha256)"
 check "inspect --verify-checksum" $bin/inspect "$tmp/sum.gguf" --verify-checksum

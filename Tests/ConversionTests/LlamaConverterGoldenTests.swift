@@ -69,13 +69,14 @@ import Testing
         return d
     }
 
-    static func goldens() throws -> [[String: Any]] {
-        let doc = try #require(try Fixtures.json("llama-converter/goldens.json") as? [String: Any])
+    /// The recorded outputs of a goldens file (Gemma 3's `goldens.json`, Gemma 2's `gemma2-goldens.json`).
+    static func goldens(_ file: String = "goldens.json") throws -> [[String: Any]] {
+        let doc = try #require(try Fixtures.json("llama-converter/" + file) as? [String: Any])
         return try #require(doc["outputs"] as? [[String: Any]])
     }
 
-    static func golden(_ checkpoint: String, _ kind: String, _ outtype: String) throws -> [String: Any] {
-        try #require(try goldens().first {
+    static func golden(_ checkpoint: String, _ kind: String, _ outtype: String, file: String = "goldens.json") throws -> [String: Any] {
+        try #require(try goldens(file).first {
             $0["checkpoint"] as? String == "llama-converter/" + checkpoint && $0["kind"] as? String == kind && $0["outtype"] as? String == outtype
         })
     }
