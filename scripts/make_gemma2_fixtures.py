@@ -52,15 +52,10 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, ".."))
 OUT = os.path.join(ROOT, "fixtures", "gemma2")
-TOKENIZER = os.path.join(ROOT, "fixtures", "gemma3", "tiny-kaggle", "tokenizer.model")
+sys.path.insert(0, HERE)
+# The Gemma 3 library fixtures' helpers: importing the library, the int4 grid, the tokenizer copy, the read-back check.
+from make_gemma_lib_checkpoints import TOKENIZER, assert_reads_back, import_gemma, snap_to_grid, write_tokenizer  # noqa: E402
 L, D, N, K, H, F, V, WINDOW = 4, 64, 2, 1, 32, 128, 400, 8
-
-
-def import_gemma():
-    import kauldron.typing.type_check as type_check
-    type_check.TYPECHECKING_ENABLED = False  # kauldron's jaxtyping checks lag typeguard; checks only
-    from gemma import gm
-    return gm
 
 
 def tiny_config(gm, base_class, window=None):
@@ -92,15 +87,6 @@ def init_params(gm, cfg):
     return jax.tree_util.tree_map_with_path(perturb, params)
 
 
-def snap_to_grid(x, axis):
-    """x with each run of 32 values along `axis` replaced by code × scale (scale = max|x| / 7, codes rounded)."""
-    x = np.moveaxis(np.asarray(x, np.float32), axis, -1)
-    blocks = x.reshape(*x.shape[:-1], x.shape[-1] // 32, 32)
-    scale = (np.abs(blocks).max(-1, keepdims=True) / np.float32(7)).astype(np.float32)
-    codes = np.clip(np.round(blocks / np.where(scale == 0, 1, scale)), -7, 7)
-    return np.moveaxis((codes * scale).astype(np.float32).reshape(x.shape), -1, axis)
-
-
 # The input axis of each 2-D weight (the axis llama.cpp's rows run along after conversion).
 INPUT_AXIS = {("embedder", "input_embedding"): 1, ("attn", "q_einsum", "w"): 1, ("attn", "kv_einsum", "w"): 2,
               ("attn", "attn_vec_einsum", "w"): 1, ("mlp", "gating_einsum"): 1, ("mlp", "linear"): 0}
@@ -117,11 +103,6 @@ def on_grid(params):
         return x
 
     return jax.tree_util.tree_map_with_path(snap, params)
-
-
-def write_tokenizer(d):
-    os.makedirs(d, exist_ok=True)
-    shutil.copyfile(TOKENIZER, os.path.join(d, "tokenizer.model"))
 
 
 def flat(params):
@@ -154,18 +135,6 @@ def nested(gm, params):
     path = os.path.join(d, "ckpt")
     gm.ckpts.save_params(p, path, wait_until_finished=True)
     return path, p
-
-
-def assert_reads_back(gm, path, params):
-    import jax
-    got = gm.ckpts.load_params(path)
-    flat_a = {jax.tree_util.keystr(k): v for k, v in jax.tree_util.tree_leaves_with_path(params)}
-    flat_b = {jax.tree_util.keystr(k): v for k, v in jax.tree_util.tree_leaves_with_path(got)}
-    assert flat_a.keys() == flat_b.keys(), (path, sorted(set(flat_a) ^ set(flat_b))[:5])
-    for k in flat_a:
-        a, b = np.asarray(flat_a[k]), np.asarray(flat_b[k])
-        assert a.dtype == b.dtype and np.array_equal(a.astype(np.float32), b.astype(np.float32)), (path, k)
-    print(f"read back by gm.ckpts.load_params: {os.path.relpath(path, ROOT)} ({len(flat_a)} arrays equal)", file=sys.stderr)
 
 
 def hf_tensors(params):

@@ -57,24 +57,17 @@ import Testing
         return d
     }
 
-    /// The HF twin: Kiln's HF route against llama.cpp's converter on the same files.
-    @Test(arguments: LlamaConverterGoldenTests.outtypes)
-    func hfTwinMatchesLlamaCppConverter(_ outtype: String) throws {
-        let (file, summary, _) = try Self.convert(Self.hf, type: outtype, modelName: "kiln-tiny-gemma2")
-        #expect(summary.hasPrefix("gemma2 174K: 4 layers, d=64, heads 2/1 kv × 32, ffn 128, vocab 400, window 8, soft-caps 50/30 (HF names)"), "\(summary)")
+    /// The HF twin (Kiln's HF route, config.json's window 8) and the FLAT Kaggle-layout tree the library wrote (the
+    /// family's window 4096) against llama.cpp's converter on the HF twin: every tensor byte for byte (the gating einsum
+    /// in Gemma2_2B's (2, D, F) order included), every key and value but those justified.
+    @Test(arguments: [(hf, "window 8, soft-caps 50/30 (HF names)", false), (flat, "window 4096, soft-caps 50/30 (Flax names)", true)],
+          LlamaConverterGoldenTests.outtypes)
+    func matchesLlamaCppConverter(_ input: (path: String, config: String, flax: Bool), _ outtype: String) throws {
+        let (file, summary, _) = try Self.convert(input.path, type: outtype, modelName: "kiln-tiny-gemma2")
+        #expect(summary.hasPrefix("gemma2 174K: 4 layers, d=64, heads 2/1 kv × 32, ffn 128, vocab 400, " + input.config), "\(summary)")
         try LlamaConverterGoldenTests().compare(golden: try LlamaConverterGoldenTests.golden("gemma2-tiny", "text", outtype, file: Self.goldens),
-                                                kiln: try #require(file), expected: Self.justified(flax: false), label: "gemma2 HF \(outtype)")
-    }
-
-    /// The FLAT Kaggle-layout tree the library wrote: the same tensors, byte for byte, as llama.cpp's converter
-    /// makes from the HF twin (the gating einsum in Gemma2_2B's (2, D, F) order included), the same keys and values
-    /// but the window.
-    @Test(arguments: LlamaConverterGoldenTests.outtypes)
-    func flatTreeMatchesLlamaCppConverter(_ outtype: String) throws {
-        let (file, summary, _) = try Self.convert(Self.flat, type: outtype, modelName: "kiln-tiny-gemma2")
-        #expect(summary.hasPrefix("gemma2 174K: 4 layers, d=64, heads 2/1 kv × 32, ffn 128, vocab 400, window 4096, soft-caps 50/30 (Flax names)"), "\(summary)")
-        try LlamaConverterGoldenTests().compare(golden: try LlamaConverterGoldenTests.golden("gemma2-tiny", "text", outtype, file: Self.goldens),
-                                                kiln: try #require(file), expected: Self.justified(flax: true), label: "gemma2 FLAT \(outtype)")
+                                                kiln: try #require(file), expected: Self.justified(flax: input.flax),
+                                                label: "gemma2 \(input.flax ? "FLAT" : "HF") \(outtype)")
     }
 
     /// The NESTED bfloat16 fine-tune (the (2, F, D) gating order): `--type auto` keeps BF16 and says so, and its
