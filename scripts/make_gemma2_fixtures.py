@@ -53,8 +53,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, ".."))
 OUT = os.path.join(ROOT, "fixtures", "gemma2")
 sys.path.insert(0, HERE)
-# The Gemma 3 library fixtures' helpers: importing the library, the int4 grid, the tokenizer copy, the read-back check.
-from make_gemma_lib_checkpoints import TOKENIZER, assert_reads_back, import_gemma, snap_to_grid, write_tokenizer  # noqa: E402
+# The Gemma 3 library fixtures' helpers: importing the library, `model.init` with norm noise and embedding scale, the
+# int4 grid, the tokenizer copy, the read-back check.
+from make_gemma_lib_checkpoints import (TOKENIZER, assert_reads_back, import_gemma, init_params, snap_to_grid,  # noqa: E402
+                                        write_tokenizer)
 L, D, N, K, H, F, V, WINDOW = 4, 64, 2, 1, 32, 128, 400, 8
 
 
@@ -66,25 +68,6 @@ def tiny_config(gm, base_class, window=None):
     return dataclasses.replace(base, num_embed=V, embed_dim=D, hidden_dim=F, num_heads=N, head_dim=H, num_kv_heads=K,
                                attention_types=tuple(base.attention_types[:L]),
                                sliding_window_size=window or base.sliding_window_size)
-
-
-def init_params(gm, cfg):
-    import jax
-    import jax.numpy as jnp
-    model = gm.nn.Transformer(config=cfg, dtype=jnp.float32)
-    params = model.init(jax.random.key(0), tokens=jnp.zeros((1, 8), dtype=jnp.int32))["params"]
-    rng = np.random.default_rng(1)
-
-    def perturb(path, x):
-        name = "/".join(str(getattr(k, "key", k)) for k in path)
-        x = np.asarray(x, dtype=np.float32)
-        if name.endswith("scale"):
-            x = x + rng.normal(0, 0.1, x.shape).astype(np.float32)
-        if name.endswith("input_embedding"):
-            x = x * 30
-        return x
-
-    return jax.tree_util.tree_map_with_path(perturb, params)
 
 
 # The input axis of each 2-D weight (the axis llama.cpp's rows run along after conversion).
@@ -169,7 +152,7 @@ def main():
     gm = import_gemma()
     cfg = tiny_config(gm, "Gemma2_2B", WINDOW)
     assert not cfg.transpose_gating_einsum and cfg.attn_logits_soft_cap == 50.0 and cfg.final_logit_softcap == 30.0
-    params = on_grid(init_params(gm, cfg))
+    params = on_grid(init_params(gm, cfg, bfloat16=False))
     os.makedirs(OUT, exist_ok=True)
     flat_path = flat(params)
     assert_reads_back(gm, flat_path, params)

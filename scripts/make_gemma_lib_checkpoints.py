@@ -67,7 +67,9 @@ def tiny_config(gm):
         attention_types=_config.make_attention_layers_types(tuple(base.attention_types[:6]), num_layers=L))
 
 
-def init_params(gm, cfg):
+def init_params(gm, cfg, bfloat16=True):
+    """`model.init` (seed 0) with the norm noise and embedding scale described above; cast to bfloat16 unless
+    `bfloat16` is False (scripts/make_gemma2_fixtures.py keeps float32 numpy arrays)."""
     import jax
     import jax.numpy as jnp
     model = gm.nn.Transformer(config=cfg, dtype=jnp.float32)
@@ -82,7 +84,7 @@ def init_params(gm, cfg):
             x = x + rng.normal(0, 0.1, x.shape).astype(np.float32)
         if name.endswith("input_embedding"):
             x = x * 30
-        return jnp.asarray(x, dtype=jnp.bfloat16)
+        return jnp.asarray(x, dtype=jnp.bfloat16) if bfloat16 else x
 
     return jax.tree_util.tree_map_with_path(perturb, params)
 

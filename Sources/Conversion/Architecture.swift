@@ -28,6 +28,14 @@ public protocol Architecture: Sendable {
     var summary: String { get }
 }
 
+extension Architecture {
+    /// The GGUF vocabulary llama.cpp's converter writes for a SentencePiece `tokenizer.model` (every Gemma family's;
+    /// a family with another tokenizer overrides it).
+    public static func vocabulary(tokenizerModel path: String) throws -> GGUFVocabulary {
+        try GemmaText.vocabulary(tokenizerModel: path)
+    }
+}
+
 /// The registry of supported families.
 public enum Architectures {
     /// Recognition is disjoint: Gemma 3's layers have query norms, Gemma 2's have post-FFW norms and no query norm.

@@ -63,10 +63,6 @@ public struct Gemma2: Architecture {
         return !names.hasQueryNorm(all) && !names.hasKeyNorm(all) && names.hasPostFFWNorm(all)
     }
 
-    public static func vocabulary(tokenizerModel path: String) throws -> GGUFVocabulary {
-        try GemmaText.vocabulary(tokenizerModel: path)
-    }
-
     /// llama.cpp's converter copies the HF release's `tokenizer_config.json` template; Kiln adds that of
     /// `google/gemma-2-2b-it` (the same for 9B/27B), as it adds Gemma 3's for Gemma 3.
     public func tokenizerMetadata(_ vocabulary: GGUFVocabulary) -> [GGUFMetadataEntry] {
@@ -76,9 +72,7 @@ public struct Gemma2: Architecture {
     /// `vocabularySize` (the tokenizer's token count) trims padded embedding rows: Kaggle's Flax embedding has 256,128
     /// rows for 256,000 tokens, and the HF release (what llama.cpp's converter reads) stores only the 256,000.
     public init(source: any TensorSource, vocabularySize: Int?) throws {
-        guard let names = GemmaText.Names.detect(source) else {
-            throw KilnError(.unsupported, "not a Gemma 2 checkpoint (no embedding and layer-0 attention tensors)", file: source.path)
-        }
+        let names = try GemmaText.Names.require(source, family: "Gemma 2")
         self.names = names
         layout = names.layout
         let configDirectory = GemmaText.configDirectory(source.path)
@@ -115,13 +109,13 @@ public struct Gemma2: Architecture {
     }
 
     public var quantModelInfo: QuantModelInfo {
-        QuantModelInfo(architecture: Gemma2.name, layerCount: config.layers, headCount: config.heads, headCountKV: config.kvHeads)
+        shape.quantModelInfo(architecture: Gemma2.name)
     }
 
     public var summary: String {
         let c = config
-        return "gemma2 \(c.sizeLabel): \(c.layers) layers, d=\(c.embedding), heads \(c.heads)/\(c.kvHeads) kv × \(c.headDim), ffn \(c.feedForward), vocab \(c.vocabulary), "
-            + "window \(c.slidingWindow), soft-caps \(Self.format(c.attentionLogitSoftcap))/\(Self.format(c.finalLogitSoftcap)) (\(layout == .flax ? "Flax" : "HF") names)"
+        return shape.summary(architecture: Gemma2.name, sizeLabel: c.sizeLabel)
+            + ", window \(c.slidingWindow), soft-caps \(Self.format(c.attentionLogitSoftcap))/\(Self.format(c.finalLogitSoftcap)) (\(layout == .flax ? "Flax" : "HF") names)"
     }
 
     private static func format(_ x: Float) -> String { x == x.rounded() ? String(Int(x)) : String(x) }
@@ -135,12 +129,7 @@ public struct Gemma2: Architecture {
     public func metadata(modelName: String) -> [GGUFMetadataEntry] {
         let c = config
         let k = GGUFKey.Model(Gemma2.name)
-        return [
-            .init(GGUFKey.architecture, .string(Gemma2.name)),
-            .init(GGUFKey.type, .string("model")),
-            .init(GGUFKey.name, .string(modelName)),
-            .init(GGUFKey.basename, .string("gemma-2")),
-            .init(GGUFKey.sizeLabel, .string(c.sizeLabel)),
+        return GemmaText.generalMetadata(architecture: Gemma2.name, basename: "gemma-2", modelName: modelName, sizeLabel: c.sizeLabel) + [
             .init(k.contextLength, .uint32(UInt32(c.contextLength))),
             .init(k.embeddingLength, .uint32(UInt32(c.embedding))),
             .init(k.blockCount, .uint32(UInt32(c.layers))),

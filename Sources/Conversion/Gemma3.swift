@@ -59,19 +59,13 @@ public struct Gemma3: Architecture {
         return names.hasQueryNorm(Set(source.tensors.map(\.name)))
     }
 
-    public static func vocabulary(tokenizerModel path: String) throws -> GGUFVocabulary {
-        try GemmaText.vocabulary(tokenizerModel: path)
-    }
-
     public func tokenizerMetadata(_ vocabulary: GGUFVocabulary) -> [GGUFMetadataEntry] {
         vocabulary.ggufMetadata(chatTemplate: GemmaChatTemplate.gemma3)
     }
 
     /// `vocabularySize` (the tokenizer's token count) trims padded embedding rows, as llama.cpp's converter does.
     public init(source: any TensorSource, vocabularySize: Int?) throws {
-        guard let names = GemmaText.Names.detect(source) else {
-            throw KilnError(.unsupported, "not a Gemma 3 checkpoint (no embedding and layer-0 attention tensors)", file: source.path)
-        }
+        let names = try GemmaText.Names.require(source, family: "Gemma 3")
         self.names = names
         layout = names.layout
         let headDim = try source.tensor(named: names.attnNorm(0, query: true)).shape.first ?? 0
@@ -106,12 +100,12 @@ public struct Gemma3: Architecture {
     }
 
     public var quantModelInfo: QuantModelInfo {
-        QuantModelInfo(architecture: Gemma3.name, layerCount: config.layers, headCount: config.heads, headCountKV: config.kvHeads)
+        shape.quantModelInfo(architecture: Gemma3.name)
     }
 
     public var summary: String {
         let c = config
-        return "gemma3 \(c.sizeLabel): \(c.layers) layers, d=\(c.embedding), heads \(c.heads)/\(c.kvHeads) kv × \(c.headDim), ffn \(c.feedForward), vocab \(c.vocabulary)"
+        return shape.summary(architecture: Gemma3.name, sizeLabel: c.sizeLabel)
             + (c.hasVision ? ", vision tower" : "") + " (\(layout == .flax ? "Flax" : "HF") names)"
     }
 
@@ -122,12 +116,7 @@ public struct Gemma3: Architecture {
     public func metadata(modelName: String) -> [GGUFMetadataEntry] {
         let c = config
         let k = GGUFKey.Model(Gemma3.name)
-        var m: [GGUFMetadataEntry] = [
-            .init(GGUFKey.architecture, .string(Gemma3.name)),
-            .init(GGUFKey.type, .string("model")),
-            .init(GGUFKey.name, .string(modelName)),
-            .init(GGUFKey.basename, .string("gemma-3")),
-            .init(GGUFKey.sizeLabel, .string(c.sizeLabel)),
+        var m = GemmaText.generalMetadata(architecture: Gemma3.name, basename: "gemma-3", modelName: modelName, sizeLabel: c.sizeLabel) + [
             .init(k.contextLength, .uint32(UInt32(c.contextLength))),
             .init(k.embeddingLength, .uint32(UInt32(c.embedding))),
             .init(k.blockCount, .uint32(UInt32(c.layers))),

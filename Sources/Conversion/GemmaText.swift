@@ -88,6 +88,16 @@ enum GemmaText {
             }
         }
 
+        /// The conversion summary's description of the shapes: "gemma2 174K: 4 layers, d=64, heads 2/1 kv × 32, ...".
+        func summary(architecture: String, sizeLabel: String) -> String {
+            "\(architecture) \(sizeLabel): \(layers) layers, d=\(embedding), heads \(heads)/\(kvHeads) kv × \(headDim), ffn \(feedForward), vocab \(vocabulary)"
+        }
+
+        /// What llama-quantize's per-tensor rules need to know about the model.
+        func quantModelInfo(architecture: String) -> QuantModelInfo {
+            QuantModelInfo(architecture: architecture, layerCount: layers, headCount: heads, headCountKV: kvHeads)
+        }
+
         /// A size label from the weight matrices' and embedding's parameter count ("1B", "3M", "95K") for sizes no
         /// table names: Gemma 3's rule, pinned by the tiny Gemma 3 goldens' file digests. (llama.cpp counts every
         /// tensor and keeps two digits: `sizeLabel(parameters:)`, Gemma 2's rule.)
@@ -187,6 +197,17 @@ enum GemmaText {
         }
     }
 
+    /// The `general.*` keys llama.cpp's converter writes first (file type and quantization version come last).
+    static func generalMetadata(architecture: String, basename: String, modelName: String, sizeLabel: String) -> [GGUFMetadataEntry] {
+        [
+            .init(GGUFKey.architecture, .string(architecture)),
+            .init(GGUFKey.type, .string("model")),
+            .init(GGUFKey.name, .string(modelName)),
+            .init(GGUFKey.basename, .string(basename)),
+            .init(GGUFKey.sizeLabel, .string(sizeLabel)),
+        ]
+    }
+
     /// The directory whose `config.json` describes an HF checkpoint at `path` (a file or a directory).
     static func configDirectory(_ path: String) -> String {
         FileIdentity.isDirectory(path) ? path : (path as NSString).deletingLastPathComponent
@@ -213,6 +234,14 @@ enum GemmaText {
                 return Names(layout: .huggingFace, hfPrefix: p)
             }
             return nil
+        }
+
+        /// `detect`, or an error naming `family` ("Gemma 2") when the source holds no Gemma text decoder.
+        static func require(_ source: any TensorSource, family: String) throws -> Names {
+            guard let names = detect(source) else {
+                throw KilnError(.unsupported, "not a \(family) checkpoint (no embedding and layer-0 attention tensors)", file: source.path)
+            }
+            return names
         }
 
         var embedding: String { layout == .flax ? Names.flaxEmbedding : hfPrefix + "embed_tokens.weight" }
