@@ -34,10 +34,18 @@ enum GemmaText {
         /// checkpoint needs it (its projections fuse heads). `family` names the model in errors ("Gemma 2").
         init(source: any TensorSource, names: Names, vocabularySize: Int?, headDim hint: Int?, family: String) throws {
             func shape(_ name: String) throws -> [Int] { try source.tensor(named: name).shape }
-            var n = 0
-            while source.tensors.contains(where: { $0.name == names.layerNorm(n, .preAttention) }) { n += 1 }
-            guard n > 0 else { throw KilnError(.notFound, "no transformer layers found", file: source.path, tensor: names.layerNorm(0, .preAttention)) }
-            layers = n
+            // The layer count is the highest layer index any tensor names, plus one; every layer below it must then be
+            // complete (checkSourceShapes), so a missing tensor is an error, never a model cut short at that layer.
+            var top = -1
+            for t in source.tensors {
+                guard let i = names.layerIndex(t.name) else { continue }
+                guard i < source.tensors.count else {
+                    throw KilnError(.invalid, "layer index \(i) but only \(source.tensors.count) tensors", file: source.path, tensor: t.name)
+                }
+                top = max(top, i)
+            }
+            guard top >= 0 else { throw KilnError(.notFound, "no transformer layers found", file: source.path, tensor: names.layerNorm(0, .preAttention)) }
+            layers = top + 1
 
             let emb = try shape(names.embedding)
             guard emb.count == 2 else { throw KilnError(.invalid, "embedding must be 2-D, found \(emb)", file: source.path, tensor: names.embedding) }
@@ -271,6 +279,14 @@ enum GemmaText {
         func flaxGating(_ i: Int) -> String { "transformer/layer_\(i)/mlp/gating_einsum.w" }
         func flaxDown(_ i: Int) -> String { "transformer/layer_\(i)/mlp/linear.w" }
         func hf(_ i: Int, _ suffix: String) -> String { "\(hfPrefix)layers.\(i).\(suffix)" }
+
+        /// The text layer a tensor name belongs to (`transformer/layer_N/...`, `<prefix>layers.N.`), nil for others.
+        func layerIndex(_ name: String) -> Int? {
+            let prefix = layout == .flax ? "transformer/layer_" : hfPrefix + "layers."
+            guard name.hasPrefix(prefix) else { return nil }
+            let digits = name.dropFirst(prefix.count).prefix(while: \.isNumber)
+            return digits.count < 10 ? Int(digits) : Int.max
+        }
 
         func isVision(_ name: String) -> Bool {
             name.hasPrefix("SigLiPFromPatches_0/") || name.hasPrefix("vision_tower.") || name.hasPrefix("model.vision_tower.")

@@ -36,6 +36,14 @@ final class AlteredSource: TensorSource, @unchecked Sendable {
         }
     }
 
+    /// A layer missing the norm the layer count used to stop at is an error, not a model cut short at that layer.
+    @Test func aGapInTheLayersIsNamed() {
+        let s = AlteredSource(Self.source, drop: "transformer/layer_2/pre_attention_norm.scale")
+        #expect { _ = try Gemma3(source: s, vocabularySize: 400) } throws: { e in
+            (e as? KilnError)?.tensor == "transformer/layer_2/pre_attention_norm.scale" && (e as? KilnError)?.kind == .notFound
+        }
+    }
+
     @Test func wrongShapeIsNamed() {
         let s = AlteredSource(Self.source, reshape: ("transformer/layer_2/attn/q_einsum.w", [2, 32, 64]))
         #expect { _ = try Gemma3(source: s, vocabularySize: 400) } throws: { e in

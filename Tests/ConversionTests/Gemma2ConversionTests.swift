@@ -215,6 +215,26 @@ import Testing
         }
     }
 
+    /// Every parameter is required: without any one of them, recognition or the config fails with a typed error
+    /// (never a crash, never a GGUF missing a tensor).
+    @Test func everyMissingParameterIsAnError() throws {
+        let source = try SourceOpener.open(Self.flat)
+        #expect(source.tensors.count == 38)
+        for t in source.tensors {
+            let s = AlteredSource(source, drop: t.name)
+            #expect(throws: KilnError.self, "\(t.name)") { _ = try Gemma2(source: s, vocabularySize: 400) }
+        }
+    }
+
+    @Test func hfWithoutConfigIsRefused() throws {
+        let dir = Fixtures.tempDirectory()
+        defer { Fixtures.cleanup(dir) }
+        for f in ["model.safetensors", "tokenizer.model"] { try FileManager.default.copyItem(atPath: Self.hf + "/" + f, toPath: dir + "/" + f) }
+        #expect(performing: { _ = try Self.convert(dir) }, throws: { e in
+            (e as? KilnError)?.kind == .notFound && (e as? KilnError)?.message.contains("config.json") == true
+        })
+    }
+
     @Test func tokenizerLargerThanTheEmbeddingIsRefused() throws {
         #expect(throws: KilnError.self) { _ = try Gemma2(source: try SourceOpener.open(Self.flat), vocabularySize: 401) }
     }

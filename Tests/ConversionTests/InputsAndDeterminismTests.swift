@@ -29,7 +29,8 @@ import Testing
         _ = try ConvertJob.run(input: input, options: o)
     }
 
-    static let checkpoints = ["gemma3/tiny-kaggle", "gemma3/tiny-hf", "gemma3/tiny-kaggle-vision", "gemma3/tiny-hf-vision"]
+    static let checkpoints = ["gemma3/tiny-kaggle", "gemma3/tiny-hf", "gemma3/tiny-kaggle-vision", "gemma3/tiny-hf-vision",
+                              "gemma2/tiny-flat", "gemma2/tiny-nested", "llama-converter/gemma2-tiny"]
 
     @Test(arguments: checkpoints)
     func checkpointsAreUntouchedAndOutputsIdentical(_ name: String) throws {
