@@ -47,7 +47,7 @@ let package = Package(
         // Checkpoint → GGUF: architectures (one file per family), the conversion plan and its streaming executor.
         .target(name: "Conversion", dependencies: ["KilnCore", "GGUFWriter", "QuantCore", "Tokenizers"], swiftSettings: swift6),
         // verify: a source checkpoint's float32 logits against a GGUF's, with llama-perplexity's KL statistics.
-        .target(name: "Verify", dependencies: ["KilnCore", "GGUFWriter", "QuantCore", "RefInference", "Tokenizers", "Conversion"], swiftSettings: swift6),
+        .target(name: "Verify", dependencies: ["KilnCore", "GGUFWriter", "QuantCore", "RefInference", "Tokenizers", "Conversion", "CKernels"], swiftSettings: swift6),
         // What the command-line front ends share: opening any source, reports, progress, npy output.
         .target(name: "KilnCLI", dependencies: [
             "KilnCore", "GGUFWriter", "Safetensors", "QuantCore", "FlaxCheckpoint", "Conversion", "Tokenizers", "Verify",
@@ -76,7 +76,7 @@ let package = Package(
         .testTarget(name: "QuantCoreTests", dependencies: ["KilnTestSupport", "QuantCore", "GGUFWriter", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "FlaxCheckpointTests", dependencies: ["KilnTestSupport", "FlaxCheckpoint", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "TokenizersTests", dependencies: ["KilnTestSupport", "Tokenizers", "GGUFWriter", "KilnCore"], swiftSettings: swift6),
-        .testTarget(name: "RefInferenceTests", dependencies: ["KilnTestSupport", "RefInference", "Tokenizers", "GGUFWriter", "QuantCore", "KilnCore"], swiftSettings: swift6),
+        .testTarget(name: "RefInferenceTests", dependencies: ["KilnTestSupport", "RefInference", "Tokenizers", "GGUFWriter", "QuantCore", "KilnCore", "CKernels"], swiftSettings: swift6),
         .testTarget(name: "ConversionTests", dependencies: ["KilnTestSupport", "Conversion", "KilnCLI", "ChatKit", "Verify", "GGUFWriter", "QuantCore", "RefInference", "Tokenizers", "Safetensors", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "ChatKitTests", dependencies: ["KilnTestSupport", "ChatKit", "RefInference", "Tokenizers"], swiftSettings: swift6),
         .testTarget(name: "VerifyTests", dependencies: ["KilnTestSupport", "Verify", "KilnCLI", "GGUFWriter", "RefInference", "Tokenizers", "KilnCore"], swiftSettings: swift6),

@@ -190,9 +190,11 @@ public enum Verifier {
             s.withUnsafeBufferPointer { sb in
                 let sp = SendableFloats(sb)
                 DispatchQueue.concurrentPerform(iterations: workers) { w in
+                    let scratch = UnsafeMutableBufferPointer<Double>.allocate(capacity: V)
+                    defer { scratch.deallocate() }
                     var i = w
                     while i < n {
-                        let row = SourceRow(UnsafeBufferPointer(rebasing: sp.b[i * V ..< (i + 1) * V]))
+                        let row = SourceRow(UnsafeBufferPointer(rebasing: sp.b[i * V ..< (i + 1) * V]), scratch: scratch)
                         for (j, c) in candidates.enumerated() {
                             out.b[j * n + i] = c.withUnsafeBufferPointer { cb in
                                 PositionComparison(source: row, candidate: UnsafeBufferPointer(rebasing: cb[i * V ..< (i + 1) * V]), target: targets[i])
