@@ -52,14 +52,18 @@ let package = Package(
         .target(name: "KilnCLI", dependencies: [
             "KilnCore", "GGUFWriter", "Safetensors", "QuantCore", "FlaxCheckpoint", "Conversion", "Tokenizers", "Verify",
         ], swiftSettings: swift6),
-        .executableTarget(name: "KilnConvert", dependencies: [
+        // Option groups shared by the commands (one spelling and help text per option).
+        .target(name: "KilnArguments", dependencies: [
             "KilnCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: swift6),
+        .executableTarget(name: "KilnConvert", dependencies: [
+            "KilnCLI", "KilnArguments", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swift6),
         .executableTarget(name: "KilnInspect", dependencies: [
             "KilnCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swift6),
         .executableTarget(name: "KilnVerify", dependencies: [
-            "KilnCLI", "Verify", "KilnCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "KilnCLI", "KilnArguments", "Verify", "KilnCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swift6),
         // A chat session on the reference engine (prompt building, generation, stats), apart from the executable
         // so tests can drive it.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import KilnArguments
 import KilnCLI
 
 /// `convert`'s options as a swift-argument-parser group (used through `@OptionGroup`); `options` maps them onto
@@ -26,8 +27,7 @@ struct ConvertArguments: ParsableArguments {
     @Option(help: "general.name (default: the checkpoint directory's name).")
     var name: String?
 
-    @Option(help: "Worker threads (default: all cores). The output bytes do not depend on it.")
-    var threads: Int?
+    @OptionGroup var threads: ThreadsArgument
 
     @Flag(help: "GGUF inputs: allow requantizing already-quantized tensors (error compounds), as llama-quantize's flag.")
     var allowRequantize = false
@@ -56,7 +56,7 @@ struct ConvertArguments: ParsableArguments {
         o.tensorTypes = tensorType
         o.tokenizer = tokenizer
         o.modelName = name
-        if let threads { o.threads = max(1, threads) }
+        o.threads = threads.count
         o.dryRun = dryRun
         o.allowRequantize = allowRequantize
         o.mmproj = mmproj
