@@ -69,7 +69,7 @@ let package = Package(
         // so tests can drive it.
         .target(name: "ChatKit", dependencies: ["KilnCore", "GGUFWriter", "RefInference", "Tokenizers", "Conversion", "KilnCLI", "Verify"], swiftSettings: swift6),
         .executableTarget(name: "KilnChat", dependencies: [
-            "ChatKit", "RefInference", "Tokenizers", "GGUFWriter", "KilnCore",
+            "ChatKit", "KilnArguments", "RefInference", "Tokenizers", "GGUFWriter", "KilnCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swift6),
 

@@ -71,6 +71,9 @@ check "convert a NESTED fine-tune keeps BF16" bash -c "$bin/convert fixtures/gem
 check "chat on the fine-tune = chat on its conversion" bash -c "[ \"\$($bin/chat fixtures/gemma-lib/tiny-nested -p 'once upon a time' --raw -n 8 --temp 0 2>/dev/null)\" = \"\$($bin/chat $tmp/ft.gguf -p 'once upon a time' --raw -n 8 --temp 0 2>/dev/null)\" ]"
 check "convert a Kauldron checkpoint at --step 1" bash -c "$bin/convert fixtures/gemma-lib/tiny-kauldron --step 1 -o $tmp/k1.gguf 2>&1 | grep -q 'step 1'"
 fails_with "a missing --step" "no step 9 here" $bin/convert fixtures/gemma-lib/tiny-kauldron --step 9 -o "$tmp/k9.gguf"
+check "verify --step 1 against the step-1 conversion: weights KL 0; the default (newest) step differs" bash -c "$bin/verify fixtures/gemma-lib/tiny-kauldron --step 1 $tmp/k1.gguf --json -n 4 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d[\"weights\"][\"kl_mean\"] == 0 and d[\"pass\"] else 1)' && ! $bin/verify fixtures/gemma-lib/tiny-kauldron $tmp/k1.gguf -n 4 >/dev/null 2>&1"
+check "chat --step reads that step (logits differ from the newest; --step 2 is the newest)" bash -c "for s in 1 2; do $bin/chat fixtures/gemma-lib/tiny-kauldron --step \$s -p 'once upon a time' --raw --dump-logits $tmp/s\$s.npy || exit 1; done; $bin/chat fixtures/gemma-lib/tiny-kauldron -p 'once upon a time' --raw --dump-logits $tmp/sn.npy && ! cmp -s $tmp/s1.npy $tmp/sn.npy && cmp -s $tmp/s2.npy $tmp/sn.npy"
+fails_with "chat --step that is not there" "no step 9 here" $bin/chat fixtures/gemma-lib/tiny-kauldron --step 9 -p x
 
 # The real model: prepared by scripts/prepare-real-model.sh (make test); absent only on the explicit opt-out.
 if [ "${KILN_SKIP_REAL_MODEL:-}" = 1 ]; then

@@ -45,8 +45,7 @@ struct ConvertArguments: ParsableArguments {
     @Flag(help: "Also write OUT.sha256 (sha256sum format) beside each output; check it with `inspect OUT --verify-checksum` or `sha256sum -c`.")
     var checksum = false
 
-    @Option(help: "Orbax CheckpointManager directories: convert this step (default: the newest committed step).")
-    var step: Int?
+    @OptionGroup var step: StepArgument
 
     /// The job's input.
     var options: ConvertOptions {
@@ -62,7 +61,7 @@ struct ConvertArguments: ParsableArguments {
         o.mmproj = mmproj
         o.noMMProj = noMmproj
         o.checksum = checksum
-        o.step = step
+        o.step = step.step
         return o
     }
 }

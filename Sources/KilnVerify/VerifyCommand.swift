@@ -64,6 +64,8 @@ struct VerifyCommand: ParsableCommand {
 
     @OptionGroup var threads: ThreadsArgument
 
+    @OptionGroup var step: StepArgument
+
     @Flag(help: "Print one JSON document instead of the table.")
     var json = false
 
@@ -89,6 +91,7 @@ struct VerifyCommand: ParsableCommand {
             o.verify.prompts = .text(String(decoding: try readFile(text), as: UTF8.self), context: ctx, file: text)
         }
         thresholds.apply(to: &o)
+        o.sourceStep = step.step
         o.images = image
         o.mmproj = mmproj
         if let minImageCosine { o.minImageCosine = minImageCosine }
