@@ -35,7 +35,8 @@ With `--llama`: Kiln converts each checkpoint to F32 (`.build/release/convert DI
 records max |Δlogit|, mean KL(gemma ‖ llama.cpp) and argmax agreement over the full vocabulary, and the sha256 of the
 file llama.cpp ran (`gguf_sha256`, which the Swift tests check Kiln still writes): an independent check that Kiln
 reads the Flax layout as Google's code does. For the int4-grid Gemma 2 checkpoints `llama_cpp_auto` does the same for
-the default `--type auto` (lossless Q4_0) conversion.
+the default `--type auto` (lossless Q4_0) conversion, and `llama_quantize` the sha256 of llama-quantize's Q4_K_M of
+Kiln's F32 conversion (`--llama-quantize`), which Kiln's direct `--type Q4_K_M` conversion must equal.
 
 Regenerate:  scripts/install-gemma-lib.sh && swift build -c release --product convert &&
              ~/.cache/kiln-dev/venv-gemma/bin/python scripts/gen_gemma_goldens.py --llama
@@ -378,6 +379,21 @@ def llama_compare(download, seqs, ref, args, tmp, outtype="f32"):
     return rec
 
 
+def llama_quantize_record(download, args, tmp, preset="Q4_K_M"):
+    """llama.cpp's own llama-quantize on Kiln's F32 conversion: the sha256 of the file it writes, which Kiln's direct
+    `convert DIR --type PRESET` must reproduce byte for byte (its per-tensor type rules and block formats)."""
+    import hashlib
+    f32 = os.path.join(tmp, "quantize-src-f32.gguf")
+    out = os.path.join(tmp, f"llama-quantize-{preset}.gguf")
+    subprocess.run([args.convert, download, "-o", f32, "--type", "f32", "--no-mmproj"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([args.llama_quantize, f32, out, preset], check=True, capture_output=True)
+    rec = {"preset": preset, "sha256": hashlib.sha256(open(out, "rb").read()).hexdigest(),
+           "command": f"llama-quantize KILN_F32.gguf OUT.gguf {preset} (llama.cpp from llama-cpp-python 0.3.36, scripts/build-llama-tools.sh)"}
+    os.remove(f32)
+    os.remove(out)
+    return rec
+
+
 # ---------------------------------------------------------------------------------------------------------------
 
 
@@ -417,6 +433,8 @@ def run_model(name, download, make_model, long_len_of, args, versions, convert_i
             doc["llama_cpp_f32"] = llama_compare(source, seqs, logits, args, tmp)
             if name in LOSSLESS_TOO:  # on the int4 grid: also the default lossless Q4_0 conversion
                 doc["llama_cpp_auto"] = llama_compare(source, seqs, logits, args, tmp, "auto")
+            if name.startswith("gemma2"):
+                doc["llama_quantize"] = llama_quantize_record(source, args, tmp)
     return doc
 
 
@@ -429,6 +447,7 @@ def main():
                                                           "kaggle270m"))
     ap.add_argument("--llama", action="store_true", help="also run llama.cpp on Kiln's F32 conversion")
     ap.add_argument("--llama-python", default=os.path.expanduser("~/.cache/kiln-dev/oracle/bin/python"))
+    ap.add_argument("--llama-quantize", default=os.path.expanduser("~/.cache/kiln-dev/llama-tools/bin/llama-quantize"))
     ap.add_argument("--convert", default=os.path.join(ROOT, ".build", "release", "convert"),
                     help="Kiln's convert binary for --llama (a debug build writes the same bytes)")
     args = ap.parse_args()

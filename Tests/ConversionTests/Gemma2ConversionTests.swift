@@ -165,6 +165,17 @@ import Testing
         }
     }
 
+    /// llama.cpp's llama-quantize made Q4_K_M from Kiln's F32 conversion (scripts/gen_gemma_goldens.py recorded its
+    /// sha256); Kiln's direct `--type Q4_K_M` conversion of the checkpoint must be that file, byte for byte.
+    @Test(arguments: [("gemma2-tiny-flat", flat), ("gemma2-tiny-nested", nested), ("gemma2-tiny-window8", hf)])
+    func presetIsWhatLlamaQuantizeWrites(_ golden: String, _ input: String) throws {
+        let doc = try #require(try Fixtures.json("verify/\(golden).json") as? [String: Any])
+        let record = try #require(doc["llama_quantize"] as? [String: Any])
+        let preset = try #require(record["preset"] as? String)
+        let (_, _, digest) = try Self.convert(input, type: preset)
+        #expect(digest == record["sha256"] as? String, "\(golden) \(preset)")
+    }
+
     // MARK: Recognition
 
     @Test func familiesRecogniseDisjointly() throws {
