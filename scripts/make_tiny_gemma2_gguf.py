@@ -33,12 +33,11 @@ import os
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# The llama.cpp tree, the tokenizer and transformers' tokenizer as the Gemma 3 converter goldens use them.
+from gen_llama_converter_goldens import LLAMA, ROOT, save_tokenizer  # noqa: E402
+
 OUT = os.path.join(ROOT, "fixtures", "gemma2")
-DEV = os.environ.get("KILN_DEV_CACHE", os.path.expanduser("~/.cache/kiln-dev"))
-LLAMA = os.environ.get("LLAMA_CPP_TREE",
-                       os.path.join(DEV, "llama-tools", "src", "llama_cpp_python-0.3.36", "vendor", "llama.cpp"))
-TOKENIZER = os.path.join(ROOT, "fixtures", "tokenizer", "tiny.model")
 META = os.path.join(OUT, "tiny-gemma2.json")
 OUTTYPES = ["f32", "q8_0"]
 SEED = 20261128
@@ -58,12 +57,10 @@ def make_model(tmp):
     import numpy as np
     import torch
     import transformers
-    from transformers import Gemma2Config, Gemma2ForCausalLM, GemmaTokenizerFast
+    from transformers import Gemma2Config, Gemma2ForCausalLM
     src = os.path.join(tmp, "hf")
     os.makedirs(src)
-    tok = GemmaTokenizerFast(vocab_file=TOKENIZER)
-    tok.save_pretrained(src)
-    vocab = len(tok.get_vocab())
+    vocab = save_tokenizer(src)
     cfg = Gemma2Config(vocab_size=vocab, hidden_size=64, intermediate_size=128, num_hidden_layers=4,
                        num_attention_heads=2, num_key_value_heads=1, head_dim=32, query_pre_attn_scalar=32,
                        sliding_window=8, attn_logit_softcapping=50.0, final_logit_softcapping=30.0,
@@ -123,7 +120,6 @@ def make_model(tmp):
 
 def run_llama():
     import numpy as np
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import llama_cpp
     import llama_stages
     doc = load_meta()
