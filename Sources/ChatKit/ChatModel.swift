@@ -28,7 +28,8 @@ public struct ChatModel {
         let source = try SourceOpener.open(path, step: step)
         var o = options
         if let file = source as? GGUFFile {
-            if let trained = file.metadata[key: GGUFKey.Model(GemmaConfig.architecture).contextLength]?.intValue { o.contextLength = min(o.contextLength, trained) }
+            let arch = file.metadata[key: GGUFKey.architecture]?.stringValue ?? GemmaConfig.architecture
+            if let trained = file.metadata[key: GGUFKey.Model(arch).contextLength]?.intValue { o.contextLength = min(o.contextLength, trained) }
             return ChatModel(engine: try GemmaEngine(gguf: file, options: o),
                              tokenizer: try SPMTokenizer(metadata: file.metadata, file: path), metadata: file.metadata, inputPath: path)
         }

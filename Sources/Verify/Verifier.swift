@@ -88,10 +88,11 @@ public enum Verifier {
                                                   options: FloatPathOptions(threads: o.threads, keepOutputMatrix: keepWeights))
         let sourceTokens = tokenLists + [chatSequence]
         let sourceHidden: [[Float]], weightsHidden: [[Float]], runtimeHidden: [[Float]]
-        if o.memoryBudget > 0 {
+        let keptBytes = (keepWeights ? 2 : keepSource ? 1 : 0) * matrixBytes
+        if o.memoryBudget - keptBytes >= weightsModel.layerWeightBytes {
             // The source's pass beside the candidate's two: its layer reads are serial (a zstd stream), so alone it
-            // leaves a core idle. Costs the candidate passes' working set on top of the source's, hence only with a
-            // memory budget; the results are the same bits either way (each pass is deterministic on its own).
+            // leaves a core idle. Costs the candidate's float layer on top of the source's, hence only when the
+            // memory budget has room for it; the results are the same bits either way (each pass is deterministic).
             let progress = PassProgress(passes: 3, enabled: o.progress)
             let sourcePass = BackgroundJob { [sourceModel] in
                 try sourceModel.finalHidden(sourceTokens) { done, all in progress.report(0, done, all) }
@@ -162,7 +163,7 @@ public enum Verifier {
         let chat = try ChatCheck.evaluate(prompt: o.chatPrompt, promptTokens: chatPrompt, reply: reply,
                                           sourceHidden: sourceHidden[sourceHidden.count - 1], model: sourceModel,
                                           sourceView: src.view, config: src.config, tokenizer: tokenizer, threads: o.threads,
-                                          memoryBudget: o.memoryBudget - (keepWeights ? 2 : keepSource ? 1 : 0) * matrixBytes)
+                                          memoryBudget: o.memoryBudget - keptBytes)
         clock.lap("chat check (source)")
 
         return VerifyReport(sourcePath: source.path, candidatePath: candidatePath, candidateClass: candidateClass,
