@@ -30,6 +30,21 @@ import Testing
     }
 }
 
+/// Gemma 2: the tiny FLAT (Gemma2_2B family) and NESTED bfloat16 (Gemma2_9B family) trees the `gemma` library wrote
+/// (scripts/make_gemma2_fixtures.py), with the family's 4096 window; and the FLAT weights with an 8-token window that
+/// every prompt crosses, as the HF twin fixtures/llama-converter/gemma2-tiny states it (there Kiln converts the twin).
+/// Same bounds and reasons as for Gemma 3: both sides compute in float32 from the same weights (the NESTED tree's
+/// bfloat16 values widened exactly). The attention and final soft-caps, the alternating window and the query scale are
+/// all inside these logits.
+@Suite struct GemmaLibraryGemma2GoldenTests {
+    @Test(arguments: [("gemma2-tiny-flat", "gemma2/tiny-flat"), ("gemma2-tiny-nested", "gemma2/tiny-nested"),
+                      ("gemma2-tiny-window8", "llama-converter/gemma2-tiny")])
+    func tinyGemma2MatchesGemmaLibrary(_ golden: String, _ checkpoint: String) throws {
+        try GemmaLibraryGolden.check("verify/\(golden).json", checkpoint: Fixtures.path(checkpoint), via: .f32Conversion)
+        try GemmaLibraryGolden.check("verify/\(golden).json", checkpoint: Fixtures.path(checkpoint), via: .sourceFloatPath)
+    }
+}
+
 /// The real Gemma 3 270M weights in the Kaggle layout (scripts/make_kaggle_checkpoint.py), including a sequence longer
 /// than the 512-token sliding window, on `verify`'s source side.
 @Suite(RealModel.required("GemmaLibrary270mGoldenTests"))
