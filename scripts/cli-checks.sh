@@ -46,6 +46,12 @@ check "convert tiny Gemma 2 FLAT checkpoint" $bin/convert fixtures/gemma2/tiny-f
 check "gguf-py reads the Gemma 2 conversion" "$py" scripts/check_gguf_conversion.py "$tmp/g2.gguf" fixtures/llama-converter/gemma2-tiny
 check "inspect the Gemma 2 conversion" bash -c "$bin/inspect $tmp/g2.gguf | grep -q 'gemma2.attn_logit_softcapping'"
 check "convert --dry-run names the family" bash -c "$bin/convert fixtures/gemma2/tiny-nested -o $tmp/never.gguf --dry-run | grep -q '^gemma2 174K: 4 layers'"
+check "chat on the Gemma 2 conversion" bash -c "$bin/chat $tmp/g2.gguf -p 'once upon a time' --raw -n 4 --temp 0 | grep -q ."
+check "chat on the Gemma 2 checkpoint = chat on its conversion" bash -c "[ \"\$($bin/chat fixtures/gemma2/tiny-flat -p 'once upon a time' --raw -n 8 --temp 0 2>/dev/null)\" = \"\$($bin/chat $tmp/g2.gguf -p 'once upon a time' --raw -n 8 --temp 0 2>/dev/null)\" ]"
+check "verify the Gemma 2 checkpoint against its conversion: PASS, weights KL below 1e-6" bash -c "$bin/verify fixtures/gemma2/tiny-flat $tmp/g2.gguf --json -n 4 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d[\"weights\"][\"kl_mean\"] < 1e-6 and d[\"pass\"] else 1)'"
+# A Gemma 1-like tree: the HF twin without its post-attention and pre/post-FFW norms (Gemma 1's layer has neither).
+check "make a Gemma 1-like tree" "$py" -c "import sys, os; from safetensors.numpy import load_file, save_file; os.makedirs(sys.argv[2]); t = load_file(sys.argv[1] + '/model.safetensors'); save_file({k: v for k, v in t.items() if 'feedforward' not in k}, sys.argv[2] + '/model.safetensors')" fixtures/llama-converter/gemma2-tiny "$tmp/g1"
+fails_with "a Gemma 1-like tree is refused by name" "Gemma 1 or CodeGemma" $bin/convert "$tmp/g1" -o "$tmp/never.gguf"
 check "gguf-py reads the mmproj" bash -c "$bin/convert fixtures/gemma3/tiny-kaggle-vision -o $tmp/v.gguf 2>/dev/null && $py scripts/check_mmproj.py $tmp/mmproj-v.gguf --reference fixtures/gemma3/tiny-hf-vision"
 check "convert --checksum writes a sha256sum file" bash -c "$bin/convert fixtures/gemma3/tiny-kaggle -o $tmp/sum.gguf --checksum 2>/dev/null && (cd $tmp && sha256sum -c --status sum.gguf.sha256)"
 check "inspect --verify-checksum" $bin/inspect "$tmp/sum.gguf" --verify-checksum

@@ -62,6 +62,6 @@ public enum Architectures {
             return "a fused qkv_einsum in layer 0"
         }
         guard let names = GemmaText.Names.detect(source), !names.hasQueryNorm(all), !names.hasPostFFWNorm(all) else { return nil }
-        return "layer 0 has no post-attention/post-FFW norms and no query norm"
+        return "layer 0 has neither a post-FFW norm nor a query or key norm"
     }
 }
