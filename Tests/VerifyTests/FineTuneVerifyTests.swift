@@ -17,20 +17,7 @@ struct FineTuneVerifyTests {
 
     @Test(arguments: ["tiny-nested", "tiny-kauldron"])
     func bf16ConversionOfAFineTuneVerifiesAsExact(_ name: String) throws {
-        let source = Fixtures.path("gemma-lib/\(name)")
-        let dir = Fixtures.tempDirectory()
-        defer { Fixtures.cleanup(dir) }
-        var c = ConvertOptions(output: dir + "/\(name).gguf")
-        c.progress = false
-        c.threads = 2
-        _ = try ConvertJob.run(input: source, options: c)
-        var o = VerifyJobOptions()
-        o.verify.threads = 2
-        o.verify.progress = false
-        o.verify.prompts = .items(TinyModels.prompts)
-        o.verify.maxNewTokens = 6
-        let out = try VerifyJob.run(source: source, candidate: c.output, options: o)
-        print("[\(name)] weights mean KL \(out.report.weights.meanKLD.value), top-1 \(out.report.weights.sameTop.value), class \(out.report.candidateClass)")
+        let out = try TinyModels.convertAndVerify(Fixtures.path("gemma-lib/\(name)"), label: name)
         #expect(out.report.candidateClass == .float)
         #expect(out.report.weights.meanKLD.value <= Self.maxKL)
         #expect(out.report.weights.sameTop.value == 1)

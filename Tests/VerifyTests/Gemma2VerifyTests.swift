@@ -17,22 +17,7 @@ struct Gemma2VerifyTests {
     /// logits of the same weights differ by up to 1.25 in log-sum-exp).
     @Test(arguments: [("tiny-flat", "f32", 1e-9), ("tiny-nested", "auto", 1e-9), ("tiny-flat", "auto", 1e-6)])
     func conversionVerifiesAgainstTheCheckpoint(_ fixture: String, _ type: String, _ maxKL: Double) throws {
-        let source = Fixtures.path("gemma2/\(fixture)")
-        let dir = Fixtures.tempDirectory()
-        defer { Fixtures.cleanup(dir) }
-        var c = ConvertOptions(output: dir + "/\(fixture)-\(type).gguf")
-        c.progress = false
-        c.threads = 2
-        c.type = type
-        _ = try ConvertJob.run(input: source, options: c)
-        var o = VerifyJobOptions()
-        o.verify.threads = 2
-        o.verify.progress = false
-        o.verify.prompts = .items(TinyModels.prompts)
-        o.verify.maxNewTokens = 6
-        let out = try VerifyJob.run(source: source, candidate: c.output, options: o)
-        print("[gemma2 \(fixture) \(type)] weights mean KL \(out.report.weights.meanKLD.value), top-1 \(out.report.weights.sameTop.value), "
-            + "runtime mean KL \(out.report.runtime.meanKLD.value), class \(out.report.candidateClass)")
+        let out = try TinyModels.convertAndVerify(Fixtures.path("gemma2/\(fixture)"), type: type, label: "gemma2 \(fixture) \(type)")
         #expect(out.report.weights.meanKLD.value <= maxKL)
         #expect(out.report.weights.sameTop.value == 1)
         #expect(out.passed, "\(out.failures)")

@@ -19,6 +19,27 @@ enum TinyModels {
         return path
     }
 
+    /// `source` converted with `type` into a temp directory, then verified against it on the tiny prompts (as
+    /// FineTuneVerifyTests and Gemma2VerifyTests do); prints the figures the tests bound.
+    static func convertAndVerify(_ source: String, type: String = "auto", label: String) throws -> VerifyOutcome {
+        let dir = Fixtures.tempDirectory()
+        defer { Fixtures.cleanup(dir) }
+        var c = ConvertOptions(output: dir + "/candidate.gguf")
+        c.progress = false
+        c.threads = 2
+        c.type = type
+        _ = try ConvertJob.run(input: source, options: c)
+        var o = VerifyJobOptions()
+        o.verify.threads = 2
+        o.verify.progress = false
+        o.verify.prompts = .items(prompts)
+        o.verify.maxNewTokens = 6
+        let out = try VerifyJob.run(source: source, candidate: c.output, options: o)
+        print("[\(label)] weights mean KL \(out.report.weights.meanKLD.value), top-1 \(out.report.weights.sameTop.value), "
+            + "runtime mean KL \(out.report.runtime.meanKLD.value), class \(out.report.candidateClass)")
+        return out
+    }
+
     static let lock = NSLock()
     static let directory: String = Fixtures.tempDirectory()
 
