@@ -91,6 +91,12 @@ import Testing
             checked += 1
         }
         #expect(checked == 29)
+        // The same shapes give the same keys and values as the FLAT tree's (whose keys llama.cpp's converter judged),
+        // but the file type and the name taken from the directory.
+        let differing = Set(a.metadata.map(\.key)).union(f.metadata.map(\.key)).filter { k in
+            a.metadata.first { $0.key == k }?.value != f.metadata.first { $0.key == k }?.value
+        }
+        #expect(differing == [GGUFKey.fileType, GGUFKey.name], "\(differing.sorted())")
     }
 
     /// float32 → bfloat16, round to nearest even (what jax's astype(bfloat16) does; no NaNs here).
