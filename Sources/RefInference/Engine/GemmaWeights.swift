@@ -78,6 +78,7 @@ extension GemmaLayerWeights {
         }
         let p = GGUFTensorName.block(i)
         typealias B = GGUFTensorName.Block
+        // Every name below but the q/k norms (optional) is in `tensors(layer:config:)`'s list, so it was loaded above.
         self.init(
             attnNorm: vectors[p + B.attnNorm]!, q: matrices[p + B.attnQ]!, k: matrices[p + B.attnK]!, v: matrices[p + B.attnV]!,
             qNorm: vectors[p + B.attnQNorm], kNorm: vectors[p + B.attnKNorm],
