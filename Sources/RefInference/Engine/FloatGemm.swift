@@ -21,7 +21,7 @@ public enum FloatGemm {
     public static let preferred: Kernel = .openBLAS
 
     /// OpenBLAS runs single-threaded inside each block; set once before its first use.
-    private static let openBLASSingleThreaded: Bool = {
+    static let openBLASSingleThreaded: Bool = {
         openblas_set_num_threads(1)
         return true
     }()
@@ -54,6 +54,16 @@ public enum FloatGemm {
             }
         }
         if workers == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: run) }
+    }
+
+    /// `c[i·ldc + j] = alpha · Σ_l a[i·lda + l] · B(l, j)` for `i < m`, `j < n`, where `B(l, j)` is `b[j·ldb + l]` when
+    /// `transposeB` (`b` holds `n` rows of `k`) and `b[l·ldb + j]` otherwise (`k` rows of `n`): one single-threaded
+    /// OpenBLAS call on row-major operands that may sit inside wider rows (one head of `[tokens][heads × headDim]`).
+    static func strided(a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
+                        m: Int, n: Int, k: Int, alpha: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        _ = openBLASSingleThreaded
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans, blasint(m), blasint(n), blasint(k),
+                    alpha, a, blasint(lda), b, blasint(ldb), 0, c, blasint(ldc))
     }
 
     /// One block, single-threaded.

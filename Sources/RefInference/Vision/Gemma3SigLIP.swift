@@ -137,19 +137,22 @@ public struct Gemma3SigLIP: VisionEncoder, @unchecked Sendable {
         return out
     }
 
-    /// Unmasked multi-head attention of every patch over every patch (scores `q·k / √head_dim`, softmax in float with
-    /// a double sum): `[patches][width]`. K and V are first regrouped head by head (`[heads][patches][head_dim]`) and
-    /// the jobs run head-major, so each thread sweeps one head's contiguous keys and values (1.2 MB each for SigLIP
-    /// So400m) for many queries in a row instead of striding through all heads; the arithmetic is unchanged.
+    /// Unmasked multi-head attention of every patch over every patch (scores `q·k / √head_dim`), `[patches][width]`.
+    /// The fast path computes it as batched matrix products (`BlockedAttention`); the reference path one query at a
+    /// time with scalar dot products and a double-summed softmax (`GemmaNumerics.attend`), K and V first regrouped head
+    /// by head (`[heads][patches][head_dim]`) so each thread sweeps one head's contiguous keys and values.
     func attention(_ q: [Float], _ k: [Float], _ v: [Float]) -> [Float] {
         let c = config, T = c.patches, H = c.heads, hd = c.headDim, D = c.width
-        let scale = 1 / Float(hd).squareRoot(), simd = options.path == .fast
+        let scale = 1 / Float(hd).squareRoot()
+        if options.path == .fast {
+            return BlockedAttention.run(q: q, k: k, v: v, tokens: T, heads: H, headDim: hd, scale: scale, threads: options.threads)
+        }
         let kh = Self.headMajor(k, tokens: T, heads: H, headDim: hd), vh = Self.headMajor(v, tokens: T, heads: H, headDim: hd)
         var out = [Float](repeating: 0, count: T * D)
         parallelAttention(q: q, k: kh, v: vh, into: &out, jobs: T * H, threads: options.threads, scores: T + 1) { job, a, scores in
             let h = job / T, t = job % T
             GemmaNumerics.attend(query: a.q + t * D + h * hd, keys: a.k + h * T * hd, values: a.v + h * T * hd, stride: 1,
-                                 rows: 0 ... T - 1, headDim: hd, valueDim: hd, scores: scores, simd: simd, roundProbabilities: false,
+                                 rows: 0 ... T - 1, headDim: hd, valueDim: hd, scores: scores, simd: false, roundProbabilities: false,
                                  scale: scale, into: a.out + t * D + h * hd)
         }
         return out
