@@ -62,6 +62,20 @@ extension VerifyOutcome {
                     + " (max |source| " + String(format: "%.4g", a.maxAbsReference) + ")\n"
             }
         }
+        if let t = imageTurns {
+            let w = t.weights, rt = t.runtime
+            out += "\nimage turns: \(t.turns) (one per image: the image, \(ImageTurns.question.debugDescription), a fixed answer); "
+                + "\(w.count) scored answer positions; source = its tower and text model in float32\n"
+            out += TextTable.render([
+                ["Mean KLD", e(w.meanKLD, "%.4g"), e(rt.meanKLD, "%.4g")],
+                ["Maximum KLD", f(w.maxKLD, "%.4g"), f(rt.maxKLD, "%.4g")],
+                ["Same top p", pct(w.sameTop), pct(rt.sameTop)],
+                ["Top-5 overlap (of 5)", f(w.top5Overlap, "%.3f"), f(rt.top5Overlap, "%.3f")],
+                ["Max |Δlogit|", f(w.maxAbsLogitDiff, "%.4g"), f(rt.maxAbsLogitDiff, "%.4g")],
+                ["PPL(candidate)/PPL(source)", e(w.pplRatio), e(rt.pplRatio)],
+                ["RMS Δp", pct(w.rmsPDiff), pct(rt.rmsPDiff)],
+            ], header: ["image", "weights (float32 path)", "runtime (llama.cpp numerics)"], rightAligned: [1, 2])
+        }
         out += "\nthresholds (\(r.candidateClass.rawValue) defaults unless given): weights mean KL ≤ \(String(format: "%g", thresholds.maxKL)), "
             + "weights top-1 ≥ \(String(format: "%g", thresholds.minTop1)), runtime mean KL ≤ \(String(format: "%g", thresholds.maxRuntimeKL))"
             + (images.isEmpty ? "" : ", image cosine ≥ \(String(format: "%g", minImageCosine))") + ": "
