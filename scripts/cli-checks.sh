@@ -60,6 +60,7 @@ check "chat --dump-logits on the checkpoint" bash -c "$bin/chat fixtures/gemma3/
 # verify / convert --verify: exit 0 within the thresholds; exit 1 with the failing metric on stderr (report on stdout).
 check "convert --verify passes on the lossless conversion" bash -c "$bin/convert fixtures/gemma3/tiny-kaggle -o $tmp/verified.gguf --verify 2>/dev/null | grep -q 'PASS' && [ -s $tmp/verified.gguf ]"
 check "verify --max-kl fails with exit 1 naming the metric" bash -c "$bin/convert fixtures/gemma3/tiny-kaggle -o $tmp/q2.gguf --type q2_k 2>/dev/null; $bin/verify fixtures/gemma3/tiny-kaggle $tmp/q2.gguf --max-kl 1e-12 >$tmp/v.out 2>$tmp/v.err; [ \$? -eq 1 ] && grep -q 'verify failed: weights mean KL .* exceeds --max-kl 1e-12' $tmp/v.err && grep -q FAIL $tmp/v.out"
+check "verify --image reports the image check and the image turns' row" bash -c "$bin/verify fixtures/gemma3/tiny-kaggle-vision $tmp/v.gguf --image fixtures/gemma3/vision-wide.png --json 2>/dev/null | grep -q '\"turns\": 1'"
 fails_with "verify of a different model names the difference" "layers: source 1, candidate 6" $bin/verify fixtures/gemma3/tiny-hf-offgrid "$tmp/tiny.gguf"
 
 # A fine-tune as the gemma library saves it (NESTED, bfloat16) and a Kauldron trainer checkpoint: inspect, convert

@@ -36,11 +36,15 @@ public enum FloatGemm {
     }
 
     /// `y[i * ldy + j] = Σ_c x[i * k + c] · w[j * k + c]` for `i < m`, `j < n` (both operands row-major, `k` contiguous).
+    /// `rowsPerBlock` overrides the block size (`blockRows`) for callers with many activation rows (the vision
+    /// encoder's 4,096 patches), where OpenBLAS packing all of `x` once per block costs more than the load balance of
+    /// small blocks gains; like the default it must depend on the shape only, never on `threads`.
     public static func multiply(x: UnsafePointer<Float>, m: Int, w: UnsafePointer<Float>, n: Int, k: Int,
-                                y: UnsafeMutablePointer<Float>, ldy: Int, threads: Int, kernel: Kernel = preferred) {
+                                y: UnsafeMutablePointer<Float>, ldy: Int, threads: Int, kernel: Kernel = preferred,
+                                rowsPerBlock: Int? = nil) {
         guard m > 0, n > 0 else { return }
         if kernel == .openBLAS { _ = openBLASSingleThreaded }
-        let rowsPerBlock = blockRows(k: k, kernel: kernel)
+        let rowsPerBlock = max(1, rowsPerBlock ?? blockRows(k: k, kernel: kernel))
         let blocks = (n + rowsPerBlock - 1) / rowsPerBlock
         let xs = SendablePointer(UnsafeMutablePointer(mutating: x)), ws = SendablePointer(UnsafeMutablePointer(mutating: w))
         let ys = SendablePointer(y)

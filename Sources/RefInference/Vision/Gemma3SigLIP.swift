@@ -191,6 +191,10 @@ public struct Gemma3SigLIP: VisionEncoder, @unchecked Sendable {
         return out
     }
 
+    /// Weight rows per `FloatGemm` block: with 4,096 patches, OpenBLAS re-packs all activations for every block, so
+    /// blocks of 512 rows (instead of the text path's 128) cut that copying by 4 (measured ~10 % of the encoder).
+    static let gemmBlockRows = 512
+
     /// `x Wᵀ` for all patches at once. On the fast path an F16 or F32 matrix is widened to float32 for this call and
     /// multiplied with `FloatGemm` (OpenBLAS, blocked, results independent of the thread count) after the activations
     /// are rounded to f16 for F16 weights, as ggml-cpu rounds them: the products and the rounding are llama.cpp's, only
@@ -209,7 +213,7 @@ public struct Gemma3SigLIP: VisionEncoder, @unchecked Sendable {
             var y = [Float](repeating: 0, count: n * w.rows)
             input.withUnsafeBufferPointer { xb in weights.withUnsafeBufferPointer { wb in y.withUnsafeMutableBufferPointer { yb in
                 FloatGemm.multiply(x: xb.baseAddress!, m: n, w: wb.baseAddress!, n: w.rows, k: w.columns, y: yb.baseAddress!,
-                                   ldy: w.rows, threads: options.threads)
+                                   ldy: w.rows, threads: options.threads, rowsPerBlock: Self.gemmBlockRows)
             } } }
             return y
         }
