@@ -47,25 +47,29 @@ let package = Package(
         // Checkpoint → GGUF: architectures (one file per family), the conversion plan and its streaming executor.
         .target(name: "Conversion", dependencies: ["KilnCore", "GGUFWriter", "QuantCore", "Tokenizers"], swiftSettings: swift6),
         // verify: a source checkpoint's float32 logits against a GGUF's, with llama-perplexity's KL statistics.
-        .target(name: "Verify", dependencies: ["KilnCore", "GGUFWriter", "QuantCore", "RefInference", "Tokenizers", "Conversion"], swiftSettings: swift6),
+        .target(name: "Verify", dependencies: ["KilnCore", "GGUFWriter", "QuantCore", "RefInference", "Tokenizers", "Conversion", "CKernels"], swiftSettings: swift6),
         // What the command-line front ends share: opening any source, reports, progress, npy output.
         .target(name: "KilnCLI", dependencies: [
             "KilnCore", "GGUFWriter", "Safetensors", "QuantCore", "FlaxCheckpoint", "Conversion", "Tokenizers", "Verify",
         ], swiftSettings: swift6),
-        .executableTarget(name: "KilnConvert", dependencies: [
+        // Option groups shared by the commands (one spelling and help text per option).
+        .target(name: "KilnArguments", dependencies: [
             "KilnCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: swift6),
+        .executableTarget(name: "KilnConvert", dependencies: [
+            "KilnCLI", "KilnArguments", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swift6),
         .executableTarget(name: "KilnInspect", dependencies: [
             "KilnCLI", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swift6),
         .executableTarget(name: "KilnVerify", dependencies: [
-            "KilnCLI", "Verify", "KilnCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "KilnCLI", "KilnArguments", "Verify", "KilnCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swift6),
         // A chat session on the reference engine (prompt building, generation, stats), apart from the executable
         // so tests can drive it.
         .target(name: "ChatKit", dependencies: ["KilnCore", "GGUFWriter", "RefInference", "Tokenizers", "Conversion", "KilnCLI", "Verify"], swiftSettings: swift6),
         .executableTarget(name: "KilnChat", dependencies: [
-            "ChatKit", "RefInference", "Tokenizers", "GGUFWriter", "KilnCore",
+            "ChatKit", "KilnArguments", "RefInference", "Tokenizers", "GGUFWriter", "KilnCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swift6),
 
@@ -76,7 +80,7 @@ let package = Package(
         .testTarget(name: "QuantCoreTests", dependencies: ["KilnTestSupport", "QuantCore", "GGUFWriter", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "FlaxCheckpointTests", dependencies: ["KilnTestSupport", "FlaxCheckpoint", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "TokenizersTests", dependencies: ["KilnTestSupport", "Tokenizers", "GGUFWriter", "KilnCore"], swiftSettings: swift6),
-        .testTarget(name: "RefInferenceTests", dependencies: ["KilnTestSupport", "RefInference", "Tokenizers", "GGUFWriter", "QuantCore", "KilnCore"], swiftSettings: swift6),
+        .testTarget(name: "RefInferenceTests", dependencies: ["KilnTestSupport", "RefInference", "Tokenizers", "GGUFWriter", "QuantCore", "KilnCore", "CKernels"], swiftSettings: swift6),
         .testTarget(name: "ConversionTests", dependencies: ["KilnTestSupport", "Conversion", "KilnCLI", "ChatKit", "Verify", "GGUFWriter", "QuantCore", "RefInference", "Tokenizers", "Safetensors", "KilnCore"], swiftSettings: swift6),
         .testTarget(name: "ChatKitTests", dependencies: ["KilnTestSupport", "ChatKit", "RefInference", "Tokenizers"], swiftSettings: swift6),
         .testTarget(name: "VerifyTests", dependencies: ["KilnTestSupport", "Verify", "KilnCLI", "GGUFWriter", "RefInference", "Tokenizers", "KilnCore"], swiftSettings: swift6),

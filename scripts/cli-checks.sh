@@ -60,6 +60,8 @@ check "chat --dump-logits on the checkpoint" bash -c "$bin/chat fixtures/gemma3/
 # verify / convert --verify: exit 0 within the thresholds; exit 1 with the failing metric on stderr (report on stdout).
 check "convert --verify passes on the lossless conversion" bash -c "$bin/convert fixtures/gemma3/tiny-kaggle -o $tmp/verified.gguf --verify 2>/dev/null | grep -q 'PASS' && [ -s $tmp/verified.gguf ]"
 check "verify --max-kl fails with exit 1 naming the metric" bash -c "$bin/convert fixtures/gemma3/tiny-kaggle -o $tmp/q2.gguf --type q2_k 2>/dev/null; $bin/verify fixtures/gemma3/tiny-kaggle $tmp/q2.gguf --max-kl 1e-12 >$tmp/v.out 2>$tmp/v.err; [ \$? -eq 1 ] && grep -q 'verify failed: weights mean KL .* exceeds --max-kl 1e-12' $tmp/v.err && grep -q FAIL $tmp/v.out"
+check "convert --verify on a failing conversion: exit 1, metric named, output kept and readable" bash -c "$bin/convert fixtures/gemma3/tiny-kaggle -o $tmp/failing.gguf --type q8_0 --verify --max-kl 1e-12 >$tmp/cv.out 2>$tmp/cv.err; [ \$? -eq 1 ] && grep -q 'verify failed: weights mean KL .* exceeds --max-kl 1e-12 ($tmp/failing.gguf is kept)' $tmp/cv.err && grep -q FAIL $tmp/cv.out && $bin/inspect $tmp/failing.gguf >/dev/null"
+check "convert's verify thresholds need --verify" bash -c "$bin/convert fixtures/gemma3/tiny-kaggle -o $tmp/nv.gguf --max-kl 1 2>&1 >/dev/null | grep -q 'need --verify' && [ ! -e $tmp/nv.gguf ]"
 check "verify --image reports the image check and the image turns' row" bash -c "$bin/verify fixtures/gemma3/tiny-kaggle-vision $tmp/v.gguf --image fixtures/gemma3/vision-wide.png --json 2>/dev/null | grep -q '\"turns\": 1'"
 fails_with "verify of a different model names the difference" "layers: source 1, candidate 6" $bin/verify fixtures/gemma3/tiny-hf-offgrid "$tmp/tiny.gguf"
 
@@ -70,6 +72,9 @@ check "convert a NESTED fine-tune keeps BF16" bash -c "$bin/convert fixtures/gem
 check "chat on the fine-tune = chat on its conversion" bash -c "[ \"\$($bin/chat fixtures/gemma-lib/tiny-nested -p 'once upon a time' --raw -n 8 --temp 0 2>/dev/null)\" = \"\$($bin/chat $tmp/ft.gguf -p 'once upon a time' --raw -n 8 --temp 0 2>/dev/null)\" ]"
 check "convert a Kauldron checkpoint at --step 1" bash -c "$bin/convert fixtures/gemma-lib/tiny-kauldron --step 1 -o $tmp/k1.gguf 2>&1 | grep -q 'step 1'"
 fails_with "a missing --step" "no step 9 here" $bin/convert fixtures/gemma-lib/tiny-kauldron --step 9 -o "$tmp/k9.gguf"
+check "verify --step 1 against the step-1 conversion: weights KL 0; the default (newest) step differs" bash -c "$bin/verify fixtures/gemma-lib/tiny-kauldron --step 1 $tmp/k1.gguf --json -n 4 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d[\"weights\"][\"kl_mean\"] == 0 and d[\"pass\"] else 1)' && ! $bin/verify fixtures/gemma-lib/tiny-kauldron $tmp/k1.gguf -n 4 >/dev/null 2>&1"
+check "chat --step reads that step (logits differ from the newest; --step 2 is the newest)" bash -c "for s in 1 2; do $bin/chat fixtures/gemma-lib/tiny-kauldron --step \$s -p 'once upon a time' --raw --dump-logits $tmp/s\$s.npy || exit 1; done; $bin/chat fixtures/gemma-lib/tiny-kauldron -p 'once upon a time' --raw --dump-logits $tmp/sn.npy && ! cmp -s $tmp/s1.npy $tmp/sn.npy && cmp -s $tmp/s2.npy $tmp/sn.npy"
+fails_with "chat --step that is not there" "no step 9 here" $bin/chat fixtures/gemma-lib/tiny-kauldron --step 9 -p x
 
 # The real model: prepared by scripts/prepare-real-model.sh (make test); absent only on the explicit opt-out.
 if [ "${KILN_SKIP_REAL_MODEL:-}" = 1 ]; then

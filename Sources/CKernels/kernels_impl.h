@@ -204,6 +204,35 @@ static ATTR float KFN(dot_blocks_seq)(const int8_t *wq, const float *dw, const u
     return acc;
 }
 
+#if CK_AVX2_VARIANT
+// Eight rows of the repacked Q4_0 path at once, against one activation row: the same per-output
+// acc = fma((float)Σq·q, d_w·d_a, acc) as dot_blocks_seq, lane k holding row k, so every result has the same bits;
+// one horizontal reduction serves eight rows instead of one (the output product of a 262k-row vocabulary is most of
+// verify's runtime logits). `q8` holds the 8 rows' int8 values one after another (ncols each), `dw8` their scales
+// block-major (dw8[8·i + k]: block i of row k).
+static ATTR __m256 KFN(dot_blocks_seq8)(const int8_t *q8, int ncols, const float *dw8, const uint8_t *a, int nb) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc = _mm256_setzero_ps();
+    for (int i = 0; i < nb; i++) {
+        const uint8_t *ab = a + 34 * i;
+        const __m256i y = _mm256_loadu_si256((const __m256i *)(ab + 2));
+        __m256i p[8];
+        for (int k = 0; k < 8; k++) {
+            const __m256i x = _mm256_loadu_si256((const __m256i *)(q8 + (size_t)k * ncols + 32 * i));
+            p[k] = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x)), ones);
+        }
+        // Integer sums are exact in any order: pairwise hadd, then the two 128-bit halves.
+        const __m256i h01 = _mm256_hadd_epi32(p[0], p[1]), h23 = _mm256_hadd_epi32(p[2], p[3]);
+        const __m256i h45 = _mm256_hadd_epi32(p[4], p[5]), h67 = _mm256_hadd_epi32(p[6], p[7]);
+        const __m256i g0 = _mm256_hadd_epi32(h01, h23), g1 = _mm256_hadd_epi32(h45, h67);
+        const __m256i sums = _mm256_add_epi32(_mm256_permute2x128_si256(g0, g1, 0x20), _mm256_permute2x128_si256(g0, g1, 0x31));
+        const __m256 d = _mm256_mul_ps(_mm256_loadu_ps(dw8 + 8 * i), _mm256_set1_ps(KFN(h2f)(ab)));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), d, acc);
+    }
+    return acc;
+}
+#endif
+
 // Integer super-block dots for K-quants (exact, so both variants give the same value).
 #if CK_AVX2_VARIANT
 // Q4_K/Q5_K: 8 sub-blocks of 32 unsigned values (0..31) times 6-bit scales.
@@ -328,7 +357,31 @@ static ATTR void KFN(mm_legacy)(int type, const uint8_t *w, size_t rb, int nrows
     int8_t *q = malloc((size_t)ncols);
     float *dw = malloc(sizeof(float) * 2 * (size_t)nb);
     float *mw = dw + nb;
+#if CK_AVX2_VARIANT
+    int r = r0;
+    if (repacked) {
+        // Groups of eight rows (any grouping gives the same bits); the rest one by one below.
+        int8_t *q8 = malloc((size_t)8 * ncols);
+        float *dw8 = malloc(sizeof(float) * 8 * (size_t)nb);
+        for (; r + 8 <= r1; r += 8) {
+            for (int k = 0; k < 8; k++) {
+                const uint8_t *wr = w + (size_t)(r + k) * rb;
+                for (int i = 0; i < nb; i++) {
+                    const uint8_t *blk = wr + 18 * (size_t)i, *qs = blk + 2;
+                    int8_t *qb = q8 + (size_t)k * ncols + 32 * i;
+                    dw8[8 * i + k] = KFN(h2f)(blk);
+                    for (int j = 0; j < 16; j++) { qb[j] = (int8_t)((qs[j] & 0x0F) - 8); qb[j + 16] = (int8_t)((qs[j] >> 4) - 8); }
+                }
+            }
+            for (int b = 0; b < batch; b++)
+                _mm256_storeu_ps(out + (size_t)b * ldo + r, KFN(dot_blocks_seq8)(q8, ncols, dw8, act + (size_t)b * ab, nb));
+        }
+        free(q8); free(dw8);
+    }
+    for (; r < r1; r++) {
+#else
     for (int r = r0; r < r1; r++) {
+#endif
         const uint8_t *wr = w + (size_t)r * rb;
         for (int i = 0; i < nb; i++) {
             int8_t *qb = q + 32 * i;

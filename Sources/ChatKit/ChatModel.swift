@@ -22,12 +22,14 @@ public struct ChatModel {
 
     /// Opens `path`. A GGUF runs on `options` as given; a checkpoint always runs the plain float32 path (`.reference`,
     /// no llama.cpp rounding) and throws when its float32 weights would not fit in this machine's memory.
-    /// `tokenizer` overrides the checkpoint's tokenizer.model.
-    public static func open(_ path: String, options: EngineOptions, tokenizer tokenizerPath: String? = nil) throws -> ChatModel {
-        let source = try SourceOpener.open(path)
+    /// `tokenizer` overrides the checkpoint's tokenizer.model; `step` picks a CheckpointManager step.
+    public static func open(_ path: String, options: EngineOptions, tokenizer tokenizerPath: String? = nil,
+                            step: Int? = nil) throws -> ChatModel {
+        let source = try SourceOpener.open(path, step: step)
         var o = options
         if let file = source as? GGUFFile {
-            if let trained = file.metadata[key: GGUFKey.Model(GemmaConfig.architecture).contextLength]?.intValue { o.contextLength = min(o.contextLength, trained) }
+            let arch = file.metadata[key: GGUFKey.architecture]?.stringValue ?? GemmaConfig.architecture
+            if let trained = file.metadata[key: GGUFKey.Model(arch).contextLength]?.intValue { o.contextLength = min(o.contextLength, trained) }
             return ChatModel(engine: try GemmaEngine(gguf: file, options: o),
                              tokenizer: try SPMTokenizer(metadata: file.metadata, file: path), metadata: file.metadata, inputPath: path)
         }

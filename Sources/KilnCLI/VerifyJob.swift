@@ -15,6 +15,8 @@ public struct VerifyJobOptions: Sendable {
     public var mmproj: String?
     public var minImageCosine = VerifyJobOptions.defaultMinImageCosine
     public var json = false
+    /// The CheckpointManager step of the source (`--step`; nil: the newest committed one).
+    public var sourceStep: Int?
 
     /// 1 − cosine of 1e-3: on the tiny vision fixture the F16 mmproj measures 1 − 7.5e-8 against its float32 source and
     /// a Q8_0 one 1 − 1.2e-6 (VisionTests' VerifyImageTests), so there is room for real towers and quantization while a
@@ -42,7 +44,7 @@ public struct VerifyOutcome: Sendable {
 /// `verify SOURCE CANDIDATE`: opens the source like every front end, runs `Verifier`, applies the thresholds.
 public enum VerifyJob {
     public static func run(source path: String, candidate: String, options: VerifyJobOptions) throws -> VerifyOutcome {
-        try run(source: try SourceOpener.open(path), candidate: candidate, options: options)
+        try run(source: try SourceOpener.open(path, step: options.sourceStep), candidate: candidate, options: options)
     }
 
     public static func run(source: any TensorSource, candidate: String, options o: VerifyJobOptions) throws -> VerifyOutcome {

@@ -39,7 +39,7 @@ struct ChatCommand: ParsableCommand {
     func run() throws {
         let engineOptions = EngineOptions(threads: options.threads, contextLength: options.ctx,
                                           path: options.reference ? .reference : .fast, batchSize: options.batch)
-        let loaded = try ChatModel.open(model, options: engineOptions, tokenizer: options.tokenizer)
+        let loaded = try ChatModel.open(model, options: engineOptions, tokenizer: options.tokenizer, step: options.step.step)
         if options.tokenize {
             try TokenizeMode.run(tokenizer: loaded.tokenizer, addBOS: !options.noBos, parseSpecial: !options.noSpecial)
             return

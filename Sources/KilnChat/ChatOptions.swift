@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChatKit
+import KilnArguments
 import RefInference
 
 /// Everything `chat` accepts besides the model path.
@@ -71,6 +72,8 @@ struct ChatOptions: ParsableArguments {
 
     @Option(help: "For a checkpoint: its tokenizer.model (default: beside it or in the Kaggle download root).")
     var tokenizer: String?
+
+    @OptionGroup var step: StepArgument
 
     @Flag(help: "Use the plain Swift reference path instead of the SIMD kernels (slow; llama.cpp's rounding emulated, as on the fast path).")
     var reference = false

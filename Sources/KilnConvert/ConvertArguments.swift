@@ -1,4 +1,5 @@
 import ArgumentParser
+import KilnArguments
 import KilnCLI
 
 /// `convert`'s options as a swift-argument-parser group (used through `@OptionGroup`); `options` maps them onto
@@ -26,8 +27,7 @@ struct ConvertArguments: ParsableArguments {
     @Option(help: "general.name (default: the checkpoint directory's name).")
     var name: String?
 
-    @Option(help: "Worker threads (default: all cores). The output bytes do not depend on it.")
-    var threads: Int?
+    @OptionGroup var threads: ThreadsArgument
 
     @Flag(help: "GGUF inputs: allow requantizing already-quantized tensors (error compounds), as llama-quantize's flag.")
     var allowRequantize = false
@@ -45,8 +45,7 @@ struct ConvertArguments: ParsableArguments {
     @Flag(help: "Also write OUT.sha256 (sha256sum format) beside each output; check it with `inspect OUT --verify-checksum` or `sha256sum -c`.")
     var checksum = false
 
-    @Option(help: "Orbax CheckpointManager directories: convert this step (default: the newest committed step).")
-    var step: Int?
+    @OptionGroup var step: StepArgument
 
     /// The job's input.
     var options: ConvertOptions {
@@ -56,13 +55,13 @@ struct ConvertArguments: ParsableArguments {
         o.tensorTypes = tensorType
         o.tokenizer = tokenizer
         o.modelName = name
-        if let threads { o.threads = max(1, threads) }
+        o.threads = threads.count
         o.dryRun = dryRun
         o.allowRequantize = allowRequantize
         o.mmproj = mmproj
         o.noMMProj = noMmproj
         o.checksum = checksum
-        o.step = step
+        o.step = step.step
         return o
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import KilnArguments
 import KilnCLI
 import KilnCore
 
@@ -19,18 +20,26 @@ struct ConvertCommand: ParsableCommand {
 
     @OptionGroup var arguments: ConvertArguments
 
-    @Flag(help: "After writing, run `verify` on the output against the input (default prompts and thresholds); exit 1 if it fails (the output is kept).")
+    @Flag(help: "After writing, run `verify` on the output against the input (default prompts; thresholds by candidate class unless given); exit 1 if it fails (the output is kept).")
     var verify = false
 
     @Flag(help: "With --verify: print the verify report as JSON.")
     var json = false
+
+    @OptionGroup(title: "With --verify") var thresholds: VerifyThresholdArguments
+
+    func validate() throws {
+        if thresholds.isSet && !verify { throw ValidationError("--max-kl, --min-top1 and --max-runtime-kl need --verify") }
+    }
 
     func run() throws {
         let options = arguments.options
         let summary = try ConvertJob.run(input: input, options: options)
         if options.dryRun { print(summary) } else { Terminal.error(summary) }
         guard verify && !options.dryRun else { return }
-        let outcome = try ConvertJob.verifyOutput(input: input, options: options, verify: VerifyJobOptions())
+        var check = VerifyJobOptions()
+        thresholds.apply(to: &check)
+        let outcome = try ConvertJob.verifyOutput(input: input, options: options, verify: check)
         print(VerifyJob.render(outcome, json: json), terminator: json ? "\n" : "")
         for f in outcome.failures { Terminal.error("verify failed: \(f) (\(options.output) is kept)") }
         if !outcome.passed { throw ExitCode(1) }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KilnArguments
 import KilnCLI
 import KilnCore
 import Verify
@@ -45,14 +46,7 @@ struct VerifyCommand: ParsableCommand {
     @Option(name: .customShort("n"), help: "Tokens the candidate generates for the chat check.")
     var maxNewTokens: Int = 32
 
-    @Option(help: "Largest mean KL of the weights row (default by candidate class).")
-    var maxKl: Double?
-
-    @Option(help: "Smallest top-1 agreement of the weights row, a fraction (default by candidate class).")
-    var minTop1: Double?
-
-    @Option(help: "Largest mean KL of the runtime row (default by candidate class).")
-    var maxRuntimeKl: Double?
+    @OptionGroup var thresholds: VerifyThresholdArguments
 
     @Option(help: ArgumentHelp("An image to encode with the source's vision tower (float32) and the candidate's mmproj, compared per soft token; repeatable.",
                                valueName: "file"))
@@ -68,8 +62,9 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: "Memory (GB) verify may use beyond its streamed working set to go faster: keeping decoded output matrices, running the source's own chat reply in memory (default: half the RAM; 0: stream only).")
     var maxMemory: Double?
 
-    @Option(help: "Worker threads (default: all cores).")
-    var threads: Int?
+    @OptionGroup var threads: ThreadsArgument
+
+    @OptionGroup var step: StepArgument
 
     @Flag(help: "Print one JSON document instead of the table.")
     var json = false
@@ -79,13 +74,12 @@ struct VerifyCommand: ParsableCommand {
         if saveBase != nil && text == nil { throw ValidationError("--save-base needs --text FILE (its fixed chunks are what the format holds)") }
         if ctx < 4 { throw ValidationError("--ctx must be at least 4") }
         if maxNewTokens < 0 { throw ValidationError("-n must not be negative") }
-        if let threads, threads <= 0 { throw ValidationError("--threads must be positive") }
         if let maxMemory, !(maxMemory >= 0 && maxMemory < 1e9) { throw ValidationError("--max-memory must be a number of GB, 0 or more") }
     }
 
     func run() throws {
         var o = VerifyJobOptions()
-        o.verify.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        o.verify.threads = threads.count
         o.verify.maxNewTokens = maxNewTokens
         if let maxMemory { o.verify.memoryBudget = Int(maxMemory * 1e9) }
         if let chatPrompt { o.verify.chatPrompt = chatPrompt }
@@ -96,9 +90,8 @@ struct VerifyCommand: ParsableCommand {
         } else if let text {
             o.verify.prompts = .text(String(decoding: try readFile(text), as: UTF8.self), context: ctx, file: text)
         }
-        o.maxKL = maxKl
-        o.minTop1 = minTop1
-        o.maxRuntimeKL = maxRuntimeKl
+        thresholds.apply(to: &o)
+        o.sourceStep = step.step
         o.images = image
         o.mmproj = mmproj
         if let minImageCosine { o.minImageCosine = minImageCosine }

@@ -1,3 +1,4 @@
+import CKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -6,54 +7,51 @@ import Glibc
 struct LogSoftmaxRow {
     /// Index of the largest logit (the first one on ties, as llama-perplexity's scan).
     var argmax: Int
+    /// The largest logit.
+    var max: Float
     /// log Σ exp(logit) (the max included), in double.
     var logSumExp: Double
 
     init(_ l: UnsafeBufferPointer<Float>) {
-        let (best, m) = Self.argmax(l)
-        var sum = 0.0
-        for v in l { sum += exp(Double(v) - m) }
-        argmax = best
-        logSumExp = m + log(sum)
+        (argmax, max) = Self.argmax(l)
+        logSumExp = Double(max) + log(ck_row_sumexp(l.baseAddress!, Int64(l.count), max, nil))
     }
 
-    init(argmax: Int, logSumExp: Double) {
+    init(argmax: Int, max: Float, logSumExp: Double) {
         self.argmax = argmax
+        self.max = max
         self.logSumExp = logSumExp
     }
 
     /// The first index of the largest value, and that value.
-    static func argmax(_ l: UnsafeBufferPointer<Float>) -> (Int, Double) {
-        var best = 0
-        var mx = l[0]
-        for i in 1 ..< l.count where l[i] > mx { mx = l[i]; best = i }
-        return (best, Double(mx))
+    static func argmax(_ l: UnsafeBufferPointer<Float>) -> (Int, Float) {
+        var best: Int64 = 0
+        var mx: Float = 0
+        ck_row_argmax(l.baseAddress!, Int64(l.count), &best, &mx)
+        return (Int(best), mx)
     }
 }
 
 /// The source side of a position, computed once and compared with any number of candidate rows: its
-/// log-softmax summary, probabilities and top 5.
+/// log-softmax summary, the terms exp(l − max) and their sum, and its top 5.
 struct SourceRow {
     var logits: UnsafeBufferPointer<Float>
     var summary: LogSoftmaxRow
-    var probabilities: [Double]
+    /// exp(l_i − max), in caller-owned scratch of `logits.count` doubles.
+    var exps: UnsafeMutableBufferPointer<Double>
+    /// Σ exps.
+    var sumExp: Double
     var top5: [Int]
 
-    /// One pass of `exp` serves both the log-sum-exp (summed in the same order as `LogSoftmaxRow`) and the
-    /// probabilities (exp(l − max) / Σ, within an ulp of exp(l − LSE)): the exponentials are most of a comparison's time.
-    init(_ l: UnsafeBufferPointer<Float>) {
+    /// One pass of `exp` serves both the log-sum-exp and the probabilities (exps / Σ): the exponentials are most of a
+    /// comparison's time. `scratch` must hold `l.count` doubles and outlive the row.
+    init(_ l: UnsafeBufferPointer<Float>, scratch: UnsafeMutableBufferPointer<Double>) {
+        precondition(scratch.count >= l.count, "scratch smaller than the row")
         logits = l
         let (best, m) = LogSoftmaxRow.argmax(l)
-        var p = [Double](repeating: 0, count: l.count)
-        var sum = 0.0
-        for i in 0 ..< l.count {
-            p[i] = exp(Double(l[i]) - m)
-            sum += p[i]
-        }
-        let inv = 1 / sum
-        for i in 0 ..< p.count { p[i] *= inv }
-        summary = LogSoftmaxRow(argmax: best, logSumExp: m + log(sum))
-        probabilities = p
+        exps = UnsafeMutableBufferPointer(rebasing: scratch[0 ..< l.count])
+        sumExp = ck_row_sumexp(l.baseAddress!, Int64(l.count), m, exps.baseAddress!)
+        summary = LogSoftmaxRow(argmax: best, max: m, logSumExp: Double(m) + log(sumExp))
         top5 = PositionComparison.top5(l)
     }
 }
@@ -83,21 +81,20 @@ public struct PositionComparison: Sendable, Equatable {
 
     /// Compares two logit rows of the same length for the position whose next token is `target`.
     public init(source s: UnsafeBufferPointer<Float>, candidate c: UnsafeBufferPointer<Float>, target: Int) {
-        self.init(source: SourceRow(s), candidate: c, target: target)
+        let scratch = UnsafeMutableBufferPointer<Double>.allocate(capacity: s.count)
+        defer { scratch.deallocate() }
+        self.init(source: SourceRow(s, scratch: scratch), candidate: c, target: target)
     }
 
     init(source row: SourceRow, candidate c: UnsafeBufferPointer<Float>, target: Int) {
-        let s = row.logits, rs = row.summary, rc = LogSoftmaxRow(c)
-        // KL = Σ p_s (l_s − l_c) − (LSE_s − LSE_c).
-        var weighted = 0.0, maxDiff = 0.0
-        row.probabilities.withUnsafeBufferPointer { p in
-            for i in 0 ..< s.count {
-                let d = Double(s[i]) - Double(c[i])
-                weighted += p[i] * d
-                maxDiff = max(maxDiff, abs(d))
-            }
-        }
-        kld = weighted - (rs.logSumExp - rc.logSumExp)
+        let s = row.logits, rs = row.summary
+        precondition(c.count == s.count, "rows of different lengths")
+        let (cBest, cMax) = LogSoftmaxRow.argmax(c)
+        // KL = Σ p_s (l_s − l_c) − (LSE_s − LSE_c), with p_s = exps / Σ exps.
+        var weighted = 0.0, cSum = 0.0, maxDiff = 0.0
+        ck_row_kl(row.exps.baseAddress!, s.baseAddress!, c.baseAddress!, Int64(s.count), cMax, &weighted, &cSum, &maxDiff)
+        let rc = LogSoftmaxRow(argmax: cBest, max: cMax, logSumExp: Double(cMax) + log(cSum))
+        kld = weighted / row.sumExp - (rs.logSumExp - rc.logSumExp)
         nll = rc.logSumExp - Double(c[target])
         nllBase = rs.logSumExp - Double(s[target])
         pDiff = exp(-nll) - exp(-nllBase)
@@ -111,15 +108,8 @@ public struct PositionComparison: Sendable, Equatable {
 
     /// The five largest indices (ties to the lower index).
     static func top5(_ x: UnsafeBufferPointer<Float>) -> [Int] {
-        var best: [Int] = []
-        best.reserveCapacity(6)
-        for i in 0 ..< x.count {
-            if best.count == 5, x[i] <= x[best[4]] { continue }
-            var j = best.count
-            while j > 0, x[best[j - 1]] < x[i] { j -= 1 }
-            best.insert(i, at: j)
-            if best.count > 5 { best.removeLast() }
-        }
-        return best
+        var best = [Int64](repeating: 0, count: 5)
+        let n = best.withUnsafeMutableBufferPointer { ck_row_top5(x.baseAddress!, Int64(x.count), $0.baseAddress!) }
+        return best.prefix(Int(n)).map { Int($0) }
     }
 }

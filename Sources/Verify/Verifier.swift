@@ -84,20 +84,44 @@ public enum Verifier {
         let keepSource = matrixBytes <= o.memoryBudget, keepWeights = 2 * matrixBytes <= o.memoryBudget
         let sourceModel = try StreamedFloatModel(source: src.view, config: src.config,
                                                  options: FloatPathOptions(threads: o.threads, keepOutputMatrix: keepSource))
-        let sourceHidden = try hiddenWithProgress("source (float32)", o.progress) { p in
-            try sourceModel.finalHidden(tokenLists + [chatSequence], progress: p)
-        }
-        clock.lap("source layers (float32)")
         let weightsModel = try StreamedFloatModel(source: cand.view, config: cand.config,
                                                   options: FloatPathOptions(threads: o.threads, keepOutputMatrix: keepWeights))
-        let weightsHidden = try hiddenWithProgress("candidate (float32)", o.progress) { p in
-            try weightsModel.finalHidden(tokenLists, progress: p)
+        let sourceTokens = tokenLists + [chatSequence]
+        let sourceHidden: [[Float]], weightsHidden: [[Float]], runtimeHidden: [[Float]]
+        let keptBytes = (keepWeights ? 2 : keepSource ? 1 : 0) * matrixBytes
+        if o.memoryBudget - keptBytes >= weightsModel.layerWeightBytes {
+            // The source's pass beside the candidate's two: its layer reads are serial (a zstd stream), so alone it
+            // leaves a core idle. Costs the candidate's float layer on top of the source's, hence only when the
+            // memory budget has room for it; the results are the same bits either way (each pass is deterministic).
+            let progress = PassProgress(passes: 3, enabled: o.progress)
+            let sourcePass = BackgroundJob { [sourceModel] in
+                try sourceModel.finalHidden(sourceTokens) { done, all in progress.report(0, done, all) }
+            }
+            do {
+                weightsHidden = try weightsModel.finalHidden(tokenLists) { done, all in progress.report(1, done, all) }
+                var ran = 0
+                runtimeHidden = runtime.hidden(tokenLists) { n in ran += n; progress.report(2, ran, total) }
+            } catch {
+                _ = try? sourcePass.wait()
+                throw error
+            }
+            sourceHidden = try sourcePass.wait()
+            progress.finish()
+            clock.lap("forward passes: source (float32) beside candidate (float32, runtime)")
+        } else {
+            sourceHidden = try hiddenWithProgress("source (float32)", o.progress) { p in
+                try sourceModel.finalHidden(sourceTokens, progress: p)
+            }
+            clock.lap("source layers (float32)")
+            weightsHidden = try hiddenWithProgress("candidate (float32)", o.progress) { p in
+                try weightsModel.finalHidden(tokenLists, progress: p)
+            }
+            clock.lap("candidate layers (float32)")
+            let bar = ProgressBar("candidate (runtime)", total: total, enabled: o.progress)
+            runtimeHidden = runtime.hidden(tokenLists) { bar.advance($0) }
+            bar.finish()
+            clock.lap("candidate layers (runtime)")
         }
-        clock.lap("candidate layers (float32)")
-        let bar = ProgressBar("candidate (runtime)", total: total, enabled: o.progress)
-        let runtimeHidden = runtime.hidden(tokenLists) { bar.advance($0) }
-        bar.finish()
-        clock.lap("candidate layers (runtime)")
 
         // Logits and statistics in blocks of scored positions.
         let base = try o.saveBase.map { path in
@@ -139,7 +163,7 @@ public enum Verifier {
         let chat = try ChatCheck.evaluate(prompt: o.chatPrompt, promptTokens: chatPrompt, reply: reply,
                                           sourceHidden: sourceHidden[sourceHidden.count - 1], model: sourceModel,
                                           sourceView: src.view, config: src.config, tokenizer: tokenizer, threads: o.threads,
-                                          memoryBudget: o.memoryBudget - (keepWeights ? 2 : keepSource ? 1 : 0) * matrixBytes)
+                                          memoryBudget: o.memoryBudget - keptBytes)
         clock.lap("chat check (source)")
 
         return VerifyReport(sourcePath: source.path, candidatePath: candidatePath, candidateClass: candidateClass,
@@ -190,9 +214,11 @@ public enum Verifier {
             s.withUnsafeBufferPointer { sb in
                 let sp = SendableFloats(sb)
                 DispatchQueue.concurrentPerform(iterations: workers) { w in
+                    let scratch = UnsafeMutableBufferPointer<Double>.allocate(capacity: V)
+                    defer { scratch.deallocate() }
                     var i = w
                     while i < n {
-                        let row = SourceRow(UnsafeBufferPointer(rebasing: sp.b[i * V ..< (i + 1) * V]))
+                        let row = SourceRow(UnsafeBufferPointer(rebasing: sp.b[i * V ..< (i + 1) * V]), scratch: scratch)
                         for (j, c) in candidates.enumerated() {
                             out.b[j * n + i] = c.withUnsafeBufferPointer { cb in
                                 PositionComparison(source: row, candidate: UnsafeBufferPointer(rebasing: cb[i * V ..< (i + 1) * V]), target: targets[i])

@@ -53,8 +53,28 @@ struct TinyVerifyTests {
         #expect(out.failures.first?.contains("--max-kl") == true)
     }
 
-    /// The memory budget only decides what is kept decoded (output matrices, the source's own chat reply): with
-    /// none, every figure is bit-identical to the run that keeps both output matrices.
+    /// `convert --verify` on a conversion that fails its check: the outcome names the failing metric, and the output
+    /// stays where it was written, byte for byte (it is a valid file; the command exits 1 and says it is kept).
+    @Test func convertVerifyKeepsAFailingOutput() throws {
+        let out = Fixtures.tempDirectory() + "/failing.gguf"
+        var convert = ConvertOptions(output: out)
+        convert.type = "q8_0"
+        convert.progress = false
+        convert.threads = 2
+        _ = try ConvertJob.run(input: try Self.source(), options: convert)
+        let written = try Data(contentsOf: URL(fileURLWithPath: out))
+        var check = Self.options()
+        check.maxKL = 1e-12
+        let outcome = try ConvertJob.verifyOutput(input: try Self.source(), options: convert, verify: check)
+        #expect(!outcome.passed)
+        #expect(outcome.failures.count == 1 && outcome.failures[0].contains("weights mean KL") && outcome.failures[0].contains("--max-kl 1e-12"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == written)
+        #expect((try GGUFFile(path: out)).tensors.count > 0)
+    }
+
+    /// The memory budget only decides what is kept decoded (output matrices, the source's own chat reply) and whether
+    /// the source's forward pass runs beside the candidate's: with none, every figure is bit-identical to the run
+    /// that keeps both output matrices and runs the passes side by side.
     @Test func memoryBudgetChangesSpeedNotFigures() throws {
         let candidate = try TinyModels.converted(type: "q8_0")
         var lean = Self.options()

@@ -19,7 +19,7 @@ enum TinyModels {
         return path
     }
 
-    nonisolated(unsafe) static let lock = NSLock()
+    static let lock = NSLock()
     static let directory: String = Fixtures.tempDirectory()
 
     /// A few short prompts (the built-in set takes minutes in a debug build on a 400-token vocabulary).

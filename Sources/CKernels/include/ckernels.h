@@ -59,4 +59,17 @@ float ck_exp_sub_f32(float *x, int64_t n, float m);
 /// y[i] = exp(x[i]): range reduction by ln 2 and a degree-7 polynomial, vectorized; 0 below −87.33654 (and for −inf and
 /// NaN), e^88 above 88. The same bits on the AVX2 and the portable variant.
 void ck_exp_f32(const float *x, float *y, int64_t n);
+/// Softmax statistics of vocabulary rows for `verify` (rowstats.c). Exponentials in double precision (AVX2: a
+/// polynomial within a few ulp of glibc's exp; x < -708 gives 0), sums in double; every row on its own, so results do
+/// not depend on threads.
+/// The first index of the largest value of l[0..<n] (NaNs skipped unless l[0] is one) and that value.
+void ck_row_argmax(const float *l, int64_t n, int64_t *argmax, float *max);
+/// Σ exp(l_i − max) in double; with `exps` non-NULL also stores each term there (n doubles).
+double ck_row_sumexp(const float *l, int64_t n, float max, double *exps);
+/// For a source row s with terms source_exps = exp(s_i − max_s) and a candidate row c with maximum cmax:
+/// *weighted = Σ source_exps_i·(s_i − c_i), *csum = Σ exp(c_i − cmax), *maxabs = max |s_i − c_i| (all double).
+void ck_row_kl(const double *source_exps, const float *s, const float *c, int64_t n, float cmax,
+               double *weighted, double *csum, double *maxabs);
+/// The indices of the (up to) five largest values, largest first, ties to the lower index; returns how many.
+int ck_row_top5(const float *x, int64_t n, int64_t *best);
 #endif

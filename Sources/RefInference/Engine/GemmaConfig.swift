@@ -1,8 +1,12 @@
 import GGUFWriter
 import KilnCore
 
-/// The hyperparameters of a Gemma 3 text decoder, as llama.cpp reads them from GGUF metadata (`gemma3.*`).
+/// The hyperparameters of a Gemma text decoder (Gemma 2 or 3), as llama.cpp reads them from GGUF metadata
+/// (`<arch>.*`; each family's reader is in `Families/`). Everything that differs between families or between layers
+/// is a value here, so the layer code of the engine and of the float path is shared.
 public struct GemmaConfig: Sendable, Equatable {
+    /// `general.architecture` of the family (`gemma3`, `gemma2`).
+    public var architecture: String
     public var embeddingLength: Int
     public var layerCount: Int
     public var feedForwardLength: Int
@@ -19,6 +23,8 @@ public struct GemmaConfig: Sendable, Equatable {
     public var ropeBaseLocal: Float
     /// Linear RoPE frequency scale of the global layers (1 / `rope.scaling.factor`, 1 when absent).
     public var ropeScaleGlobal: Float
+    /// Linear RoPE frequency scale of the sliding-window layers (Gemma 3: 1; Gemma 2: the global scale).
+    public var ropeScaleLocal: Float
     /// Sliding window (0: none, every layer is global).
     public var slidingWindow: Int
     /// Every `slidingWindowPattern`-th layer (1-based) is global (`attention.sliding_window_pattern`, default 6).
@@ -27,15 +33,21 @@ public struct GemmaConfig: Sendable, Equatable {
     public var attentionScale: Float
     /// `final_logit_softcapping` (nil: none).
     public var finalLogitSoftcap: Float?
+    /// `attn_logit_softcapping`: attention scores become `tanh(s / cap) · cap` before the softmax (nil: none; Gemma 2).
+    public var attentionLogitSoftcap: Float?
+    /// Whether each layer RMS-normalizes every query and key head (`attn_q_norm`, `attn_k_norm`; Gemma 3, not Gemma 2).
+    public var queryKeyNorm: Bool
     public var vocabularySize: Int
     /// `context_length` from training.
     public var trainedContext: Int
 
     public init(embeddingLength: Int, layerCount: Int, feedForwardLength: Int, headCount: Int, headCountKV: Int,
                 headDim: Int, valueDim: Int? = nil, rmsEpsilon: Float = 1e-6, ropeBaseGlobal: Float = 1_000_000,
-                ropeBaseLocal: Float = 10_000, ropeScaleGlobal: Float = 1, slidingWindow: Int = 512,
-                slidingWindowPattern: Int = 6, attentionScale: Float? = nil, finalLogitSoftcap: Float? = nil,
-                vocabularySize: Int, trainedContext: Int = 32768) {
+                ropeBaseLocal: Float = 10_000, ropeScaleGlobal: Float = 1, ropeScaleLocal: Float = 1,
+                slidingWindow: Int = 512, slidingWindowPattern: Int = 6, attentionScale: Float? = nil,
+                finalLogitSoftcap: Float? = nil, attentionLogitSoftcap: Float? = nil, queryKeyNorm: Bool = true,
+                vocabularySize: Int, trainedContext: Int = 32768, architecture: String = GemmaConfig.architecture) {
+        self.architecture = architecture
         self.embeddingLength = embeddingLength
         self.layerCount = layerCount
         self.feedForwardLength = feedForwardLength
@@ -47,65 +59,28 @@ public struct GemmaConfig: Sendable, Equatable {
         self.ropeBaseGlobal = ropeBaseGlobal
         self.ropeBaseLocal = ropeBaseLocal
         self.ropeScaleGlobal = ropeScaleGlobal
+        self.ropeScaleLocal = ropeScaleLocal
         self.slidingWindow = slidingWindow
         self.slidingWindowPattern = slidingWindowPattern
         self.attentionScale = attentionScale ?? 1 / Float(headDim).squareRoot()
         self.finalLogitSoftcap = finalLogitSoftcap
+        self.attentionLogitSoftcap = attentionLogitSoftcap
+        self.queryKeyNorm = queryKeyNorm
         self.vocabularySize = vocabularySize
         self.trainedContext = trainedContext
     }
 
-    /// The `general.architecture` this engine runs (llama.cpp's `LLM_ARCH_GEMMA3` name).
-    public static let architecture = "gemma3"
+    /// The `general.architecture` of the family `init(metadata:)` assumes when a file names none (Gemma 3, the family
+    /// Kiln converts by default). The families the engine runs are listed in `ModelFamilies`.
+    public static let architecture = Gemma3Family.architecture
 
-    /// Reads `gemma3.*` keys (architecture must be gemma3). `vocabularySize` comes from the token list or the
-    /// embedding tensor, whichever the caller knows.
+    /// Reads the `<arch>.*` keys of the family named by `general.architecture` (`ModelFamilies`; Gemma 3 when the
+    /// key is absent); an architecture no family runs is an error listing the supported ones. `vocabularySize` comes
+    /// from the token list or the embedding tensor, whichever the caller knows.
     public init(metadata: [GGUFMetadataEntry], vocabularySize: Int, file: String? = nil) throws(KilnError) {
         let arch = metadata[key: GGUFKey.architecture]?.stringValue ?? Self.architecture
-        guard arch == Self.architecture else {
-            throw KilnError(.unsupported, "architecture '\(arch)' is not gemma3", file: file)
-        }
-        let k = GGUFKey.Model(Self.architecture)
-        // Sizes far beyond any model (2^24) are refused, so products such as heads × head size cannot overflow.
-        let maxSize = 1 << 24
-        func int(_ key: String) -> Int? { metadata[key: key]?.intValue }
-        func float(_ key: String) -> Float? { metadata[key: key]?.doubleValue.map { Float($0) } }
-        func need(_ key: String) throws(KilnError) -> Int {
-            guard let v = int(key), v > 0 else { throw KilnError(.notFound, "missing or invalid \(key)", file: file) }
-            guard v <= maxSize else { throw KilnError(.invalid, "\(key) = \(v) is impossibly large", file: file) }
-            return v
-        }
-        /// An optional key: absent is nil, present must be positive (a zero head count or size would divide by zero).
-        func positive(_ key: String) throws(KilnError) -> Int? {
-            guard let v = int(key) else { return nil }
-            guard v > 0, v <= maxSize else { throw KilnError(.invalid, "\(key) = \(v) must be in 1...\(maxSize)", file: file) }
-            return v
-        }
-        let nEmbd = try need(k.embeddingLength)
-        let nHead = try need(k.headCount)
-        guard nEmbd >= nHead else {
-            throw KilnError(.invalid, "\(k.embeddingLength) \(nEmbd) is smaller than \(k.headCount) \(nHead)", file: file)
-        }
-        let headDim = try positive(k.keyLength) ?? nEmbd / nHead
-        var pattern = 6
-        if let p = int(k.slidingWindowPattern), p > 0 { pattern = p }
-        let factor = float(k.ropeScalingFactor) ?? 0
-        let layers = try need(k.blockCount)
-        // llama.cpp: LLM_TYPE_27B ⇔ 62 layers for gemma3; its attention scale uses n_embd / n_head.
-        let scale: Float = layers == 62 ? 1 / (Float(nEmbd / nHead)).squareRoot() : 1 / Float(headDim).squareRoot()
-        let softcap = float(k.finalLogitSoftcapping)
-        self.init(embeddingLength: nEmbd, layerCount: layers, feedForwardLength: try need(k.feedForwardLength),
-                  headCount: nHead, headCountKV: try positive(k.headCountKV) ?? nHead, headDim: headDim,
-                  valueDim: try positive(k.valueLength),
-                  rmsEpsilon: float(k.layerNormRMSEpsilon) ?? 1e-6,
-                  ropeBaseGlobal: float(k.ropeFreqBase) ?? 10_000, ropeBaseLocal: float(k.ropeFreqBaseSWA) ?? 10_000,
-                  ropeScaleGlobal: factor > 0 ? 1 / factor : 1, slidingWindow: int(k.slidingWindow) ?? 0,
-                  slidingWindowPattern: pattern, attentionScale: scale,
-                  finalLogitSoftcap: (softcap ?? 0) != 0 ? softcap : nil,
-                  vocabularySize: vocabularySize, trainedContext: int(k.contextLength) ?? 8192)
-        guard headCount % headCountKV == 0 else {
-            throw KilnError(.invalid, "head_count \(headCount) is not a multiple of head_count_kv \(headCountKV)", file: file)
-        }
+        let family = try ModelFamilies.family(for: arch, file: file)
+        self = try family.config(metadata: metadata, vocabularySize: vocabularySize, file: file)
     }
 
     /// Whether layer `i` uses sliding-window attention (llama.cpp: `il % pattern < pattern - 1`).
@@ -115,6 +90,6 @@ public struct GemmaConfig: Sendable, Equatable {
 
     /// RoPE base and linear frequency scale of layer `i`.
     public func rope(layer i: Int) -> (base: Float, scale: Float) {
-        isSliding(layer: i) ? (ropeBaseLocal, 1) : (ropeBaseGlobal, ropeScaleGlobal)
+        isSliding(layer: i) ? (ropeBaseLocal, ropeScaleLocal) : (ropeBaseGlobal, ropeScaleGlobal)
     }
 }

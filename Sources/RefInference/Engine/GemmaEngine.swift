@@ -40,7 +40,9 @@ public struct EngineOptions: Sendable, Equatable {
     }
 }
 
-/// A Gemma 3 text decoder with a KV cache, computing like llama.cpp's CPU backend.
+/// A Gemma text decoder (any family in `ModelFamilies`: Gemma 3, Gemma 2) with a KV cache, computing like llama.cpp's
+/// CPU backend. The family is chosen by `general.architecture` through `GemmaConfig(metadata:)`; what differs per
+/// family and per layer is read from the config, once per layer, never inside the per-element loops.
 ///
 /// Not thread-safe: one caller at a time (it parallelizes internally over `options.threads`).
 public final class GemmaEngine: @unchecked Sendable {
@@ -217,13 +219,13 @@ public final class GemmaEngine: @unchecked Sendable {
         w.apply(to: x, mode: options.matMulMode, threads: options.threads)
     }
 
-    /// Q, K and V of layer `il` from the normed input: projections, per-head RMSNorm, NEOX RoPE at `positions`,
-    /// q × attention scale, and (llama.cpp numerics) f16 rounding of q, K and V.
+    /// Q, K and V of layer `il` from the normed input: projections, per-head RMSNorm (families with q/k norms),
+    /// NEOX RoPE at `positions`, q × attention scale, and (llama.cpp numerics) f16 rounding of q, K and V.
     public func qkv(_ il: Int, normed h: [Float], positions: Range<Int>) -> (q: [Float], k: [Float], v: [Float]) {
         let L = weights.layers[il]
         var q = matmul(L.q, h), k = matmul(L.k, h), v = matmul(L.v, h)
-        q = rmsNorm(q, weight: L.qNorm)
-        k = rmsNorm(k, weight: L.kNorm)
+        if let w = L.qNorm { q = rmsNorm(q, weight: w) }
+        if let w = L.kNorm { k = rmsNorm(k, weight: w) }
         rope(&q, layer: il, positions: positions)
         rope(&k, layer: il, positions: positions)
         let s = config.attentionScale
@@ -249,14 +251,15 @@ public final class GemmaEngine: @unchecked Sendable {
 
     /// Stores `k`, `v` in layer `il`'s cache at `positions` and attends every query to its visible keys
     /// (causal, or with `bidirectional` also the later keys of `positions`; sliding layers also mask keys with
-    /// p_q − p_k ≥ window). Returns `[T][heads × valueDim]` (llama.cpp's `kqv_out`).
+    /// p_q − p_k ≥ window; scores soft-capped when the family caps them). Returns `[T][heads × valueDim]` (llama.cpp's
+    /// `kqv_out`).
     public func attention(_ il: Int, q: [Float], k: [Float], v: [Float], positions: Range<Int>, bidirectional: Bool = false) -> [Float] {
         let c = config, T = positions.count, H = c.headCount, Hkv = c.headCountKV, hd = c.headDim, vd = c.valueDim
         let K = keys[il], V = values[il]
         k.withUnsafeBufferPointer { (K + positions.lowerBound * Hkv * hd).update(from: $0.baseAddress!, count: T * Hkv * hd) }
         v.withUnsafeBufferPointer { (V + positions.lowerBound * Hkv * vd).update(from: $0.baseAddress!, count: T * Hkv * vd) }
         let sliding = c.isSliding(layer: il), window = c.slidingWindow
-        let roundProbs = options.llamaCppNumerics, fast = options.path == .fast
+        let roundProbs = options.llamaCppNumerics, fast = options.path == .fast, cap = c.attentionLogitSoftcap ?? 0
         var out = [Float](repeating: 0, count: T * H * vd)
         let group = H / Hkv
         q.withUnsafeBufferPointer { qb in out.withUnsafeMutableBufferPointer { ob in
@@ -272,7 +275,8 @@ public final class GemmaEngine: @unchecked Sendable {
                     GemmaNumerics.attend(query: qp.p + (t * H + h) * hd, keys: kp.p + kvh * hd, values: vp.p + kvh * vd,
                                          stride: Hkv, rows: (sliding ? max(0, p - window + 1) : 0) ... (bidirectional ? span - 1 : p),
                                          headDim: hd, valueDim: vd,
-                                         scores: scores, simd: fast, roundProbabilities: roundProbs, into: op.p + (t * H + h) * vd)
+                                         scores: scores, simd: fast, roundProbabilities: roundProbs, softCap: cap,
+                                         into: op.p + (t * H + h) * vd)
                 }
             }
         } }
@@ -319,8 +323,7 @@ public final class GemmaEngine: @unchecked Sendable {
     public func logits(normedHidden x: [Float], count: Int) -> [Float] {
         var l = matmul(weights.output, x)
         if let cap = config.finalLogitSoftcap {
-            let inv = 1 / cap
-            for i in l.indices { l[i] = tanhf(l[i] * inv) * cap }
+            l.withUnsafeMutableBufferPointer { GemmaNumerics.softCap($0.baseAddress!, count: $0.count, cap: cap) }
         }
         return l
     }

@@ -2,14 +2,15 @@ import GGUFWriter
 import KilnCore
 import QuantCore
 
-/// The weights of one Gemma 3 decoder layer (GGUF names `blk.N.*`).
+/// The weights of one Gemma decoder layer (GGUF names `blk.N.*`).
 public struct GemmaLayerWeights: Sendable {
     public var attnNorm: [Float]
     public var q: any WeightMatrix
     public var k: any WeightMatrix
     public var v: any WeightMatrix
-    public var qNorm: [Float]
-    public var kNorm: [Float]
+    /// Per-head q/k RMSNorm weights (`attn_q_norm`, `attn_k_norm`), nil for a family without them (Gemma 2).
+    public var qNorm: [Float]?
+    public var kNorm: [Float]?
     public var output: any WeightMatrix
     public var postAttentionNorm: [Float]
     public var ffnNorm: [Float]
@@ -19,7 +20,7 @@ public struct GemmaLayerWeights: Sendable {
     public var postFFWNorm: [Float]
 }
 
-/// All weights of a Gemma 3 text decoder, behind `WeightMatrix` so they can be quantized blocks or floats.
+/// All weights of a Gemma text decoder, behind `WeightMatrix` so they can be quantized blocks or floats.
 public struct GemmaWeights: Sendable {
     public var tokenEmbedding: any WeightMatrix
     /// `output.weight`, or the token embedding when tied.
@@ -54,26 +55,35 @@ public struct GemmaWeights: Sendable {
 }
 
 extension GemmaLayerWeights {
+    /// The tensors of layer `i` under `config` (its family decides whether q/k norms exist): GGUF name and expected
+    /// shape (`[rows, columns]` for matrices, `[n]` for vectors). The one list both the weight loaders and
+    /// `StreamedFloatModel`'s up-front check use.
+    public static func tensors(layer i: Int, config c: GemmaConfig) -> [(name: String, shape: [Int])] {
+        let d = c.embeddingLength, hd = c.headDim, vd = c.valueDim, f = c.feedForwardLength
+        let p = GGUFTensorName.block(i)
+        typealias B = GGUFTensorName.Block
+        let qkNorms: [(String, [Int])] = c.queryKeyNorm ? [(p + B.attnQNorm, [hd]), (p + B.attnKNorm, [hd])] : []
+        return [(p + B.attnNorm, [d]), (p + B.attnQ, [c.headCount * hd, d]), (p + B.attnK, [c.headCountKV * hd, d]),
+                (p + B.attnV, [c.headCountKV * vd, d])] + qkNorms
+            + [(p + B.attnOutput, [d, c.headCount * vd]), (p + B.postAttentionNorm, [d]), (p + B.ffnNorm, [d]),
+               (p + B.ffnGate, [f, d]), (p + B.ffnUp, [f, d]), (p + B.ffnDown, [d, f]), (p + B.postFFWNorm, [d])]
+    }
+
     /// Layer `i`'s weights from two loaders (by GGUF name and expected shape).
     public init<E: Error>(layer i: Int, config c: GemmaConfig, matrix: (String, Int, Int) throws(E) -> any WeightMatrix,
                           vector: (String, Int) throws(E) -> [Float]) throws(E) {
-        let d = c.embeddingLength, hd = c.headDim, vd = c.valueDim
+        var matrices: [String: any WeightMatrix] = [:], vectors: [String: [Float]] = [:]
+        for (name, shape) in Self.tensors(layer: i, config: c) {
+            if shape.count == 2 { matrices[name] = try matrix(name, shape[0], shape[1]) } else { vectors[name] = try vector(name, shape[0]) }
+        }
         let p = GGUFTensorName.block(i)
         typealias B = GGUFTensorName.Block
         self.init(
-            attnNorm: try vector(p + B.attnNorm, d),
-            q: try matrix(p + B.attnQ, c.headCount * hd, d),
-            k: try matrix(p + B.attnK, c.headCountKV * hd, d),
-            v: try matrix(p + B.attnV, c.headCountKV * vd, d),
-            qNorm: try vector(p + B.attnQNorm, hd),
-            kNorm: try vector(p + B.attnKNorm, hd),
-            output: try matrix(p + B.attnOutput, d, c.headCount * vd),
-            postAttentionNorm: try vector(p + B.postAttentionNorm, d),
-            ffnNorm: try vector(p + B.ffnNorm, d),
-            gate: try matrix(p + B.ffnGate, c.feedForwardLength, d),
-            up: try matrix(p + B.ffnUp, c.feedForwardLength, d),
-            down: try matrix(p + B.ffnDown, d, c.feedForwardLength),
-            postFFWNorm: try vector(p + B.postFFWNorm, d))
+            attnNorm: vectors[p + B.attnNorm]!, q: matrices[p + B.attnQ]!, k: matrices[p + B.attnK]!, v: matrices[p + B.attnV]!,
+            qNorm: vectors[p + B.attnQNorm], kNorm: vectors[p + B.attnKNorm],
+            output: matrices[p + B.attnOutput]!, postAttentionNorm: vectors[p + B.postAttentionNorm]!,
+            ffnNorm: vectors[p + B.ffnNorm]!, gate: matrices[p + B.ffnGate]!, up: matrices[p + B.ffnUp]!,
+            down: matrices[p + B.ffnDown]!, postFFWNorm: vectors[p + B.postFFWNorm]!)
     }
 }
 

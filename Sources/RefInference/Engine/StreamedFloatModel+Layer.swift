@@ -30,8 +30,8 @@ extension StreamedFloatModel {
         let h = norm(x, rows: n, weight: L.attnNorm)
         var q = project(L.q, h, rows: n), k = project(L.k, h, rows: n)
         let v = project(L.v, h, rows: n)
-        q = norm(q, rows: n * H, weight: L.qNorm)
-        k = norm(k, rows: n * Hkv, weight: L.kNorm)
+        if let w = L.qNorm { q = norm(q, rows: n * H, weight: w) }
+        if let w = L.kNorm { k = norm(k, rows: n * Hkv, weight: w) }
         // Position of each row within its sequence, and the row where its sequence starts.
         var rowPosition = [Int](repeating: 0, count: n), rowStart = [Int](repeating: 0, count: n)
         var row = 0
@@ -51,14 +51,15 @@ extension StreamedFloatModel {
         } }
 
         var attn = [Float](repeating: 0, count: n * H * vd)
-        let sliding = c.isSliding(layer: il), window = c.slidingWindow, group = H / Hkv
+        let sliding = c.isSliding(layer: il), window = c.slidingWindow, group = H / Hkv, cap = c.attentionLogitSoftcap ?? 0
         let longest = lengths.max() ?? 0
         parallelAttention(q: q, k: k, v: v, into: &attn, jobs: n * H, threads: options.threads, scores: longest + 1) { job, a, scores in
             let r = job / H, head = job % H, kvh = head / group, p = position[r], s0 = start[r]
             GemmaNumerics.attend(query: a.q + (r * H + head) * hd, keys: a.k + (s0 * Hkv + kvh) * hd,
                                  values: a.v + (s0 * Hkv + kvh) * vd, stride: Hkv,
                                  rows: (sliding ? max(0, p - window + 1) : 0) ... last[r], headDim: hd, valueDim: vd,
-                                 scores: scores, simd: true, roundProbabilities: false, into: a.out + (r * H + head) * vd)
+                                 scores: scores, simd: true, roundProbabilities: false, softCap: cap,
+                                 into: a.out + (r * H + head) * vd)
         }
 
         var sa = norm(project(L.output, attn, rows: n), rows: n, weight: L.postAttentionNorm)

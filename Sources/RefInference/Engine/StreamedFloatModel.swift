@@ -23,16 +23,17 @@ public struct FloatPathOptions: Sendable {
     }
 }
 
-/// A Gemma 3 text decoder in plain float32 that streams its weights: every token of every sequence goes through
+/// A Gemma text decoder (any family in `ModelFamilies`) in plain float32 that streams its weights: every token of every sequence goes through
 /// layer i, then layer i's weights and K/V are released and layer i+1 is read. Peak memory is one layer's float
 /// weights plus the activations (`Σ T × n_embd`) and one layer's working set, whatever the model's size; the token
 /// embedding is read only at the rows the tokens need, and the output matrix in row blocks (or once, and kept, with
 /// `FloatPathOptions.keepOutputMatrix`).
 ///
-/// The math is Gemma 3's reference math (Google's `gemma` library, `gm.nn.Transformer`): RMSNorm with `1 + scale`
-/// (the +1 already folded in by GGUF naming), embedding × √d, per-head q/k RMSNorm, NEOX-order RoPE (local layers
-/// base 10 000, global `rope.freq_base` with linear scaling), q × `query_pre_attn_scalar^-½`, causal attention with a
-/// sliding window on local layers, tanh-GELU gating, post-norms, optional final soft-cap. No llama.cpp rounding:
+/// The math is Gemma's reference math (Google's `gemma` library, `gm.nn.Transformer`; transformers' `Gemma2Model` /
+/// `Gemma3TextModel`): RMSNorm with `1 + scale` (the +1 already folded in by GGUF naming), embedding × √d, per-head
+/// q/k RMSNorm (Gemma 3), NEOX-order RoPE (per layer as the config says), q × `query_pre_attn_scalar^-½`, causal
+/// attention with a sliding window on local layers and (Gemma 2) soft-capped scores, tanh-GELU gating, post-norms,
+/// optional final soft-cap; the soft-caps in float32. No llama.cpp rounding:
 /// this is `GemmaEngine` with `.reference` and `llamaCppNumerics: false`, batched and streamed.
 ///
 /// `source` holds GGUF-named tensors of any type QuantCore decodes (e.g. `ConvertedTensorView` over a checkpoint, or
@@ -71,15 +72,8 @@ public final class StreamedFloatModel {
             throw KilnError(.invalid, "shape \(outputMatrix.shape) where \(embedding.shape) was expected", file: source.path, tensor: outputMatrix.name)
         }
         outputNorm = try source.floats("output_norm.weight", d)
-        let hd = c.headDim, vd = c.valueDim, f = c.feedForwardLength
         for i in 0 ..< c.layerCount {
-            let p = "blk.\(i)."
-            for (n, s) in [("attn_norm", [d]), ("attn_q", [c.headCount * hd, d]), ("attn_k", [c.headCountKV * hd, d]),
-                           ("attn_v", [c.headCountKV * vd, d]), ("attn_q_norm", [hd]), ("attn_k_norm", [hd]),
-                           ("attn_output", [d, c.headCount * vd]), ("post_attention_norm", [d]), ("ffn_norm", [d]),
-                           ("ffn_gate", [f, d]), ("ffn_up", [f, d]), ("ffn_down", [d, f]), ("post_ffw_norm", [d])] {
-                _ = try check(p + n + ".weight", s)
-            }
+            for (name, shape) in GemmaLayerWeights.tensors(layer: i, config: c) { _ = try check(name, shape) }
         }
     }
 
@@ -88,7 +82,7 @@ public final class StreamedFloatModel {
         let c = config, d = c.embeddingLength
         let matrices = d * (c.headCount * c.headDim + c.headCountKV * (c.headDim + c.valueDim)) + c.headCount * c.valueDim * d
             + 3 * d * c.feedForwardLength
-        return 4 * (matrices + 6 * d + 2 * c.headDim)
+        return 4 * (matrices + 6 * d + (c.queryKeyNorm ? 2 * c.headDim : 0))
     }
 
     /// Float32 bytes of the output matrix (what `FloatPathOptions.keepOutputMatrix` holds).
@@ -138,10 +132,7 @@ public final class StreamedFloatModel {
         try forEachRowBlock(of: outputMatrix, rows: vocab) { r0, r1, w in
             FloatGemm.multiply(x: h, m: count, w: w, n: r1 - r0, k: d, y: o + r0, ldy: vocab, threads: options.threads)
         }
-        if let cap = config.finalLogitSoftcap {
-            let inv = 1 / cap
-            for i in 0 ..< count * vocab { o[i] = tanhf(o[i] * inv) * cap }
-        }
+        if let cap = config.finalLogitSoftcap { GemmaNumerics.softCap(o, count: count * vocab, cap: cap) }
     }
 
     /// Output-matrix rows per streamed block: about 16 MiB of floats.

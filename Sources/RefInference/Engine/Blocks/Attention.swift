@@ -1,0 +1,46 @@
+import CKernels
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Scaled dot-product attention of one query head over a contiguous span of cached keys.
+extension GemmaNumerics {
+    /// One query head attending to key/value rows `span` (causal and window masks already applied by the range):
+    /// scores `q·k` (q carries the attention scale), softmax with the max subtracted and the sum in double, then
+    /// `Σ p·v` accumulated into `out` (zeroed by the caller). Row `j`'s key is `keys + j·stride·headDim`, its value
+    /// `values + j·stride·valueDim`. `simd` uses the vector dot/axpy kernels; `roundProbabilities` rounds the
+    /// probabilities to f16 as llama.cpp's F16 KV path does; `scale` multiplies each score (for a q that does not
+    /// carry it); `softCap` > 0 bends each (scaled) score to `tanh(s / cap) · cap` before the softmax, as Gemma 2's
+    /// `attn_logit_softcapping` (llama.cpp `build_attn_mha`: `ggml_scale(kq, 1/cap)`, `ggml_tanh`, `ggml_scale(cap)`
+    /// in float32 on the f32 `kq`, before `soft_max_ext`; see `softCap(_:cap:)`). `scores` has room for
+    /// `span.upperBound + 1` floats.
+    public static func attend(query q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+                              stride: Int, rows span: ClosedRange<Int>, headDim hd: Int, valueDim vd: Int,
+                              scores: UnsafeMutablePointer<Float>, simd: Bool, roundProbabilities: Bool, scale: Float = 1,
+                              softCap: Float = 0, into o: UnsafeMutablePointer<Float>) {
+        var mx = -Float.infinity
+        let inverseCap = softCap > 0 ? 1 / softCap : 0
+        for j in span {
+            let kv = keys + j * stride * hd
+            var s: Float = 0
+            if simd { s = ck_dot_f32(q, kv, Int64(hd)) } else { for i in 0 ..< hd { s += q[i] * kv[i] } }
+            if scale != 1 { s *= scale }
+            if softCap > 0 { s = tanhf(s * inverseCap) * softCap }
+            scores[j] = s
+            mx = max(mx, s)
+        }
+        var sum: Double = 0
+        for j in span {
+            let e = expf(scores[j] - mx)
+            scores[j] = e
+            sum += Double(e)
+        }
+        let inv = Float(1 / sum)
+        for j in span { scores[j] *= inv }
+        if roundProbabilities { ck_round_f16(scores + span.lowerBound, Int64(span.count)) }
+        for j in span {
+            let vv = values + j * stride * vd
+            if simd { ck_axpy_f32(o, vv, scores[j], Int64(vd)) } else { for i in 0 ..< vd { o[i] += scores[j] * vv[i] } }
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import CKernels
+import KilnTestSupport
+import Testing
+
+/// The repacked Q4_0 product computes eight rows at once (one lane each) on AVX2; a row's result must not depend on
+/// whether it was computed in a group of eight or alone (threads split rows at any boundary). Self-agreement by design:
+/// the grouped path's agreement with llama.cpp itself is EngineTinyModelTests' bit-exact logits and
+/// scripts/check-kernels-vs-ggml.sh.
+struct KernelRowGroupingTests {
+    @Test func q4_0RowsAreTheSameAloneOrInGroupsOfEight() {
+        let rows = 24, cols = 256, batch = 3, blocks = cols / 32
+        var rng = SplitMix64(seed: 7)
+        // block_q4_0: f16 scale + 16 bytes of nibbles.
+        var w = [UInt8](repeating: 0, count: rows * blocks * 18)
+        for b in 0 ..< rows * blocks {
+            var h = [UInt16](repeating: 0, count: 1)
+            var f = Float(rng.next() % 1000 + 1) / 50_000
+            ck_f32_to_f16(&f, &h, 1)
+            w[b * 18] = UInt8(h[0] & 0xFF); w[b * 18 + 1] = UInt8(h[0] >> 8)
+            for j in 0 ..< 16 { w[b * 18 + 2 + j] = UInt8(truncatingIfNeeded: rng.next()) }
+        }
+        var x = (0 ..< batch * cols).map { _ in Float(Int(rng.next() % 2001) - 1000) / 300 }
+        var act = [UInt8](repeating: 0, count: batch * blocks * 34)
+        for b in 0 ..< batch {
+            x.withUnsafeMutableBufferPointer { xb in act.withUnsafeMutableBufferPointer { ab in
+                ck_quantize_q8_0(xb.baseAddress! + b * cols, ab.baseAddress! + b * blocks * 34, Int64(cols))
+            } }
+        }
+        func run(_ ranges: [Range<Int>]) -> [Float] {
+            var out = [Float](repeating: .nan, count: batch * rows)
+            for r in ranges {
+                w.withUnsafeBytes { wb in act.withUnsafeBytes { ab in out.withUnsafeMutableBufferPointer { ob in
+                    ck_matmul(2, wb.baseAddress!, blocks * 18, Int32(rows), Int32(r.lowerBound), Int32(r.upperBound), Int32(cols),
+                              ab.baseAddress!, blocks * 34, Int32(batch), ob.baseAddress!, Int32(rows))
+                } } }
+            }
+            return out
+        }
+        let grouped = run([0 ..< rows])
+        let alone = run((0 ..< rows).map { $0 ..< $0 + 1 })
+        let unaligned = run([0 ..< 3, 3 ..< 13, 13 ..< rows])
+        #expect(grouped.map(\.bitPattern) == alone.map(\.bitPattern))
+        #expect(unaligned.map(\.bitPattern) == alone.map(\.bitPattern))
+        #expect(!grouped.contains { $0.isNaN })
+    }
+}
