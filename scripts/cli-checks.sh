@@ -73,6 +73,7 @@ check "convert --verify passes on the lossless conversion" bash -c "$bin/convert
 check "verify --max-kl fails with exit 1 naming the metric" bash -c "$bin/convert fixtures/gemma3/tiny-kaggle -o $tmp/q2.gguf --type q2_k 2>/dev/null; $bin/verify fixtures/gemma3/tiny-kaggle $tmp/q2.gguf --max-kl 1e-12 >$tmp/v.out 2>$tmp/v.err; [ \$? -eq 1 ] && grep -q 'verify failed: weights mean KL .* exceeds --max-kl 1e-12' $tmp/v.err && grep -q FAIL $tmp/v.out"
 check "convert --verify on a failing conversion: exit 1, metric named, output kept and readable" bash -c "$bin/convert fixtures/gemma3/tiny-kaggle -o $tmp/failing.gguf --type q8_0 --verify --max-kl 1e-12 >$tmp/cv.out 2>$tmp/cv.err; [ \$? -eq 1 ] && grep -q 'verify failed: weights mean KL .* exceeds --max-kl 1e-12 ($tmp/failing.gguf is kept)' $tmp/cv.err && grep -q FAIL $tmp/cv.out && $bin/inspect $tmp/failing.gguf >/dev/null"
 check "convert's verify thresholds need --verify" bash -c "$bin/convert fixtures/gemma3/tiny-kaggle -o $tmp/nv.gguf --max-kl 1 2>&1 >/dev/null | grep -q 'need --verify' && [ ! -e $tmp/nv.gguf ]"
+check "verify --image reports the image check and the image turns' row" bash -c "$bin/verify fixtures/gemma3/tiny-kaggle-vision $tmp/v.gguf --image fixtures/gemma3/vision-wide.png --json 2>/dev/null | grep -q '\"turns\": 1'"
 fails_with "verify of a different model names the difference" "layers: source 1, candidate 6" $bin/verify fixtures/gemma3/tiny-hf-offgrid "$tmp/tiny.gguf"
 
 # A fine-tune as the gemma library saves it (NESTED, bfloat16) and a Kauldron trainer checkpoint: inspect, convert

@@ -143,3 +143,7 @@ void ck_matmul(int wtype, const void *w, size_t row_bytes, int nrows, int r0, in
 void ck_sgemm_nt(const float *x, int64_t m, const float *w, int64_t n, int64_t k, float *y, int64_t ldy) {
     DISPATCH(sgemm_nt, x, m, w, n, k, y, ldy);
 }
+
+float ck_max_f32(const float *x, int64_t n) { DISPATCH_R(max_f32, x, n); }
+float ck_exp_sub_f32(float *x, int64_t n, float m) { DISPATCH_R(exp_sub_f32, x, n, m); }
+void ck_exp_f32(const float *x, float *y, int64_t n) { DISPATCH(exp_f32, x, y, n); }

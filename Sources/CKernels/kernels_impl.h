@@ -621,3 +621,108 @@ static ATTR void KFN(sgemm_nt)(const float *x, int64_t m, const float *w, int64_
         for (int64_t j = 0; j < n; j++) y[i * ldy + j] = KFN(dot_f32)(x + i * k, w + j * k, k);
 }
 #endif
+
+// ---- exp for softmax rows ----
+// exp(x) = 2^n · e^r with n = nearest(x·log2 e) and r = x − n·ln 2 (ln 2 split in two parts so r keeps full
+// precision), e^r by its Taylor series to degree 7 on |r| ≤ ln2/2 (truncation below 6e-9 relative), Horner with
+// fused multiply-adds, 2^n built in the exponent bits. Both variants do the same operations in the same order
+// (fmaf ≡ _mm256_fmadd_ps, rintf ≡ round-to-nearest-even), so their results are bit-identical.
+#define CK_EXP_LO (-87.33654f)   // below: 0 (e^x is subnormal or less; -inf lands here too)
+#define CK_EXP_HI (88.0f)        // above: e^88 (n stays ≤ 127)
+#define CK_LOG2E 1.44269504088896341f
+#define CK_LN2_HI 0.693145751953125f
+#define CK_LN2_LO 1.42860682030941723212e-6f
+
+static ATTR inline float KFN(exp1)(float x) {
+    if (!(x >= CK_EXP_LO)) return 0;
+    if (x > CK_EXP_HI) x = CK_EXP_HI;
+    const float n = rintf(x * CK_LOG2E);
+    float r = fmaf(-n, CK_LN2_HI, x);
+    r = fmaf(-n, CK_LN2_LO, r);
+    float p = 1.0f / 5040;
+    p = fmaf(p, r, 1.0f / 720);
+    p = fmaf(p, r, 1.0f / 120);
+    p = fmaf(p, r, 1.0f / 24);
+    p = fmaf(p, r, 1.0f / 6);
+    p = fmaf(p, r, 0.5f);
+    p = fmaf(p, r, 1.0f);
+    p = fmaf(p, r, 1.0f);
+    const uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, 4);
+    return p * scale;
+}
+
+#if CK_AVX2_VARIANT
+static ATTR inline __m256 KFN(exp8)(__m256 x) {
+    const __m256 keep = _mm256_cmp_ps(x, _mm256_set1_ps(CK_EXP_LO), _CMP_GE_OQ);
+    x = _mm256_min_ps(x, _mm256_set1_ps(CK_EXP_HI));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(CK_LOG2E)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fmadd_ps(_mm256_sub_ps(_mm256_setzero_ps(), n), _mm256_set1_ps(CK_LN2_HI), x);
+    r = _mm256_fmadd_ps(_mm256_sub_ps(_mm256_setzero_ps(), n), _mm256_set1_ps(CK_LN2_LO), r);
+    __m256 p = _mm256_set1_ps(1.0f / 5040);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e)), keep);
+}
+
+static ATTR float KFN(max_f32)(const float *x, int64_t n) {
+    __m256 m = _mm256_set1_ps(-INFINITY);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(x + i));
+    float s[8];
+    _mm256_storeu_ps(s, m);
+    float t = -INFINITY;
+    for (int l = 0; l < 8; l++) t = s[l] > t ? s[l] : t;
+    for (; i < n; i++) t = x[i] > t ? x[i] : t;
+    return t;
+}
+
+static ATTR float KFN(exp_sub_f32)(float *x, int64_t n, float m) {
+    const __m256 vm = _mm256_set1_ps(m);
+    __m256 acc = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 e = KFN(exp8)(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm));
+        _mm256_storeu_ps(x + i, e);
+        acc = _mm256_add_ps(acc, e);
+    }
+    float s[8];
+    _mm256_storeu_ps(s, acc);
+    float t = 0;
+    for (; i < n; i++) { x[i] = KFN(exp1)(x[i] - m); t += x[i]; }
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + t;
+}
+
+static ATTR void KFN(exp_f32)(const float *x, float *y, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, KFN(exp8)(_mm256_loadu_ps(x + i)));
+    for (; i < n; i++) y[i] = KFN(exp1)(x[i]);
+}
+#else
+static ATTR float KFN(max_f32)(const float *x, int64_t n) {
+    float t = -INFINITY;
+    for (int64_t i = 0; i < n; i++) t = x[i] > t ? x[i] : t;
+    return t;
+}
+
+static ATTR float KFN(exp_sub_f32)(float *x, int64_t n, float m) {
+    float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; l++) { x[i + l] = KFN(exp1)(x[i + l] - m); s[l] += x[i + l]; }
+    float t = 0;
+    for (; i < n; i++) { x[i] = KFN(exp1)(x[i] - m); t += x[i]; }
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + t;
+}
+
+static ATTR void KFN(exp_f32)(const float *x, float *y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = KFN(exp1)(x[i]);
+}
+#endif

@@ -32,6 +32,9 @@ public struct VerifyOutcome: Sendable {
     public var thresholds: Thresholds
     /// `--image`: each image's soft tokens, candidate mmproj against the source's float32 tower, and the mmproj used.
     public var images: [ImageCheck.Result] = []
+    /// `--image`: the image turns' KL statistics (source: its tower and float32 text model; candidate: its mmproj, then
+    /// its float32 path and its runtime path).
+    public var imageTurns: ImageTurns.Result?
     public var mmproj: String?
     public var minImageCosine = VerifyJobOptions.defaultMinImageCosine
     public var failures: [String]
@@ -55,7 +58,11 @@ public enum VerifyJob {
             let mmproj = try MMProjLocator.require(model: candidate, explicit: o.mmproj)
             outcome.mmproj = mmproj
             outcome.minImageCosine = o.minImageCosine
-            outcome.images = try ImageCheck.run(source: source, mmproj: mmproj, images: o.images, threads: o.verify.threads)
+            (outcome.images, outcome.imageTurns) = try ImageTurns.run(source: source, candidatePath: candidate, mmproj: mmproj,
+                                                                      images: o.images, threads: o.verify.threads)
+            if let turns = outcome.imageTurns {
+                outcome.failures += failures(weightsKL: turns.weights.meanKLD.value, runtimeKL: turns.runtime.meanKLD.value, t, label: "image turns ")
+            }
             for r in outcome.images where !(r.agreement.minCosine >= o.minImageCosine) {
                 outcome.failures.append("image \(r.image): min per-token cosine \(String(format: "%.6g", r.agreement.minCosine)) "
                                         + "is below --min-image-cosine \(String(format: "%g", o.minImageCosine))")
@@ -66,17 +73,20 @@ public enum VerifyJob {
 
     /// Each threshold the report breaks, named by its option.
     static func failures(_ r: VerifyReport, _ t: Thresholds) -> [String] {
-        var out: [String] = []
         func g(_ x: Double) -> String { String(format: "%.6g", x) }
-        if !(r.weights.meanKLD.value <= t.maxKL) {
-            out.append("weights mean KL \(g(r.weights.meanKLD.value)) exceeds --max-kl \(g(t.maxKL))")
-        }
+        var out = failures(weightsKL: r.weights.meanKLD.value, runtimeKL: r.runtime.meanKLD.value, t, label: "")
         if !(r.weights.sameTop.value >= t.minTop1) {
             out.append("weights top-1 agreement \(g(r.weights.sameTop.value)) is below --min-top1 \(g(t.minTop1))")
         }
-        if !(r.runtime.meanKLD.value <= t.maxRuntimeKL) {
-            out.append("runtime mean KL \(g(r.runtime.meanKLD.value)) exceeds --max-runtime-kl \(g(t.maxRuntimeKL))")
-        }
+        return out
+    }
+
+    /// The mean-KL thresholds on a pair of rows (the text prompt set's, or with `label` "image turns " the image turns').
+    static func failures(weightsKL: Double, runtimeKL: Double, _ t: Thresholds, label: String) -> [String] {
+        var out: [String] = []
+        func g(_ x: Double) -> String { String(format: "%.6g", x) }
+        if !(weightsKL <= t.maxKL) { out.append("\(label)weights mean KL \(g(weightsKL)) exceeds --max-kl \(g(t.maxKL))") }
+        if !(runtimeKL <= t.maxRuntimeKL) { out.append("\(label)runtime mean KL \(g(runtimeKL)) exceeds --max-runtime-kl \(g(t.maxRuntimeKL))") }
         return out
     }
 

@@ -20,6 +20,9 @@ extension VerifyOutcome {
                          ("mean_cosine", .double(i.agreement.meanCosine)), ("max_abs_diff", .double(i.agreement.maxAbsDiff)),
                          ("max_abs_source", .double(i.agreement.maxAbsReference))])
             })),
+            ("image", imageTurns.map { t in
+                .object([("turns", .int(t.turns)), ("weights", Self.row(t.weights)), ("runtime", Self.row(t.runtime))])
+            } ?? .null),
             ("thresholds", .object([("max_kl", .double(thresholds.maxKL)), ("min_top1", .double(thresholds.minTop1)),
                                     ("max_runtime_kl", .double(thresholds.maxRuntimeKL)),
                                     ("min_image_cosine", images.isEmpty ? .null : .double(minImageCosine))])),

@@ -39,15 +39,33 @@ public struct EmbeddingAgreement: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// The vision half of `verify --image`: each image encoded by the source checkpoint's vision tower in float32
-/// (through the converter's mapping, on the plain float path) and by the candidate's mmproj on llama.cpp's numerics.
+/// (through the converter's mapping, on the plain float path) and by the candidate's mmproj on llama.cpp's numerics;
+/// the soft tokens are then compared directly (`EmbeddingAgreement`) and through the text models (`ImageTurns`).
 public enum ImageCheck {
     public struct Result: Sendable {
         public var image: String
         public var agreement: EmbeddingAgreement
+        /// The soft tokens of each side (`tokens × width`), for the image turns.
+        public var sourceEmbeddings: [Float] = []
+        public var candidateEmbeddings: [Float] = []
+    }
+
+    /// How the candidate's encoder frames an image in the text (`VisionEncoder`'s `imageStart`, `imageEnd`,
+    /// `bidirectionalImageAttention`, `tokensPerImage`).
+    public struct Framing: Sendable {
+        public var start: String
+        public var end: String
+        public var bidirectional: Bool
+        public var tokensPerImage: Int
     }
 
     /// `images` (paths) through both encoders; the source must carry a vision tower the converter maps.
     public static func run(source: any TensorSource, mmproj: String, images: [String], threads: Int) throws -> [Result] {
+        try encode(source: source, mmproj: mmproj, images: images, threads: threads).results
+    }
+
+    /// `run`, with the candidate encoder's framing.
+    static func encode(source: any TensorSource, mmproj: String, images: [String], threads: Int) throws -> (results: [Result], framing: Framing) {
         let family = try Architectures.family(of: source)
         let arch = try family.init(source: source, vocabularySize: nil)
         guard let multimodal = arch as? any VisionArchitecture, case .present(let projector) = try multimodal.visionTower(source: source) else {
@@ -61,9 +79,12 @@ public enum ImageCheck {
             throw KilnError(.invalid, "the mmproj gives \(candidate.tokensPerImage) tokens of width \(candidate.outputWidth), the source's "
                             + "tower \(reference.tokensPerImage) of width \(reference.outputWidth)", file: mmproj)
         }
-        return try images.map { path in
+        let results = try images.map { path in
             let image = try RGBImage.load(path: path)
-            return Result(image: path, agreement: EmbeddingAgreement(candidate.encode(image), reference.encode(image), width: reference.outputWidth))
+            let c = candidate.encode(image), r = reference.encode(image)
+            return Result(image: path, agreement: EmbeddingAgreement(c, r, width: reference.outputWidth), sourceEmbeddings: r, candidateEmbeddings: c)
         }
+        return (results, Framing(start: candidate.imageStart, end: candidate.imageEnd, bidirectional: candidate.bidirectionalImageAttention,
+                                 tokensPerImage: candidate.tokensPerImage))
     }
 }

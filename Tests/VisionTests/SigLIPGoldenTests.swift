@@ -40,6 +40,17 @@ import Verify
         try Self.checkAgainstLibmtmd(encoder, label: "SigLIP \(path)")
     }
 
+    /// The soft tokens do not depend on the thread count (every product and attention block has a fixed shape).
+    @Test func encodingIgnoresThreadCount() throws {
+        let fixture = try TinyVisionFixture()
+        defer { fixture.cleanup() }
+        let image = try RGBImage.load(path: Fixtures.path("gemma3/vision-wide.png"))
+        let one = try VisionEncoders.open(mmproj: fixture.mmproj, options: EngineOptions(threads: 1)).encode(image)
+        for threads in [2, 3] {
+            #expect(try VisionEncoders.open(mmproj: fixture.mmproj, options: EngineOptions(threads: threads)).encode(image) == one)
+        }
+    }
+
     /// `encoder` on every golden image against libmtmd's embeddings, within the suite's tolerance.
     static func checkAgainstLibmtmd(_ encoder: any VisionEncoder, label: String) throws {
         let goldens = try Self.goldens()

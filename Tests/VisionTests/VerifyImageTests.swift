@@ -39,14 +39,23 @@ import Verify
             print("verify --image \(type ?? "f16") \(i.image): \(i.agreement)")
             #expect(i.agreement.tokens == 256 && i.agreement.minCosine >= 0.999, "\(i.agreement)")
         }
+        // The image turns: one per image, the answer's positions scored on both candidate paths.
+        let turns = try #require(out.imageTurns)
+        print("verify --image \(type ?? "f16") image turns: weights mean KL \(turns.weights.meanKLD.value), max \(turns.weights.maxKLD), "
+              + "top-1 \(turns.weights.sameTop.value); runtime mean KL \(turns.runtime.meanKLD.value), max \(turns.runtime.maxKLD), "
+              + "top-1 \(turns.runtime.sameTop.value), max |Δlogit| \(turns.runtime.maxAbsLogitDiff)")
+        #expect(turns.turns == 2 && turns.weights.count == turns.runtime.count && turns.weights.count >= 20)
         #expect(out.passed, "\(out.failures)")
-        #expect(out.text.contains("image check:") && out.text.contains("image cosine ≥ 0.999"))
-        #expect(out.json.serialized().contains("\"min_image_cosine\": 0.999"))
+        #expect(out.text.contains("image check:") && out.text.contains("image cosine ≥ 0.999") && out.text.contains("image turns: 2"))
+        let json = out.json.serialized()
+        #expect(json.contains("\"min_image_cosine\": 0.999") && json.contains("\"image\": {"))
 
         var strict = Self.options(images)
         strict.minImageCosine = 1.000001
+        strict.maxRuntimeKL = 1e-12  // the image turns' runtime row is held to the same threshold as the text rows
         let failed = try VerifyJob.run(source: Fixtures.path("gemma3/tiny-kaggle-vision"), candidate: candidate, options: strict)
         #expect(!failed.passed && failed.failures.contains { $0.contains("--min-image-cosine") })
+        #expect(failed.failures.contains { $0.hasPrefix("image turns runtime mean KL") && $0.contains("--max-runtime-kl") }, "\(failed.failures)")
     }
 
     /// A source without a vision tower cannot check images.

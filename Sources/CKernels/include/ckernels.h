@@ -51,6 +51,14 @@ void ck_axpy_f32(float *y, const float *x, float a, int64_t n);
 /// ck_dot_f32 of its two rows bit for bit (4×2 register tiles on AVX2/FMA), so any split into blocks gives the same bits.
 void ck_sgemm_nt(const float *x, int64_t m, const float *w, int64_t n, int64_t k, float *y, int64_t ldy);
 
+/// Largest of the n values (-inf when n is 0).
+float ck_max_f32(const float *x, int64_t n);
+/// x[i] = exp(x[i] − m) in place (a softmax row's numerators), returning their sum (8 partial sums, then pairwise).
+/// exp is Kiln's own polynomial (ck_exp_f32), within 2 ulp of a correctly rounded exp.
+float ck_exp_sub_f32(float *x, int64_t n, float m);
+/// y[i] = exp(x[i]): range reduction by ln 2 and a degree-7 polynomial, vectorized; 0 below −87.33654 (and for −inf and
+/// NaN), e^88 above 88. The same bits on the AVX2 and the portable variant.
+void ck_exp_f32(const float *x, float *y, int64_t n);
 /// Softmax statistics of vocabulary rows for `verify` (rowstats.c). Exponentials in double precision (AVX2: a
 /// polynomial within a few ulp of glibc's exp; x < -708 gives 0), sums in double; every row on its own, so results do
 /// not depend on threads.

@@ -21,7 +21,7 @@ public enum FloatGemm {
     public static let preferred: Kernel = .openBLAS
 
     /// OpenBLAS runs single-threaded inside each block; set once before its first use.
-    private static let openBLASSingleThreaded: Bool = {
+    static let openBLASSingleThreaded: Bool = {
         openblas_set_num_threads(1)
         return true
     }()
@@ -36,11 +36,15 @@ public enum FloatGemm {
     }
 
     /// `y[i * ldy + j] = Σ_c x[i * k + c] · w[j * k + c]` for `i < m`, `j < n` (both operands row-major, `k` contiguous).
+    /// `rowsPerBlock` overrides the block size (`blockRows`) for callers with many activation rows (the vision
+    /// encoder's 4,096 patches), where OpenBLAS packing all of `x` once per block costs more than the load balance of
+    /// small blocks gains; like the default it must depend on the shape only, never on `threads`.
     public static func multiply(x: UnsafePointer<Float>, m: Int, w: UnsafePointer<Float>, n: Int, k: Int,
-                                y: UnsafeMutablePointer<Float>, ldy: Int, threads: Int, kernel: Kernel = preferred) {
+                                y: UnsafeMutablePointer<Float>, ldy: Int, threads: Int, kernel: Kernel = preferred,
+                                rowsPerBlock: Int? = nil) {
         guard m > 0, n > 0 else { return }
         if kernel == .openBLAS { _ = openBLASSingleThreaded }
-        let rowsPerBlock = blockRows(k: k, kernel: kernel)
+        let rowsPerBlock = max(1, rowsPerBlock ?? blockRows(k: k, kernel: kernel))
         let blocks = (n + rowsPerBlock - 1) / rowsPerBlock
         let xs = SendablePointer(UnsafeMutablePointer(mutating: x)), ws = SendablePointer(UnsafeMutablePointer(mutating: w))
         let ys = SendablePointer(y)
@@ -54,6 +58,16 @@ public enum FloatGemm {
             }
         }
         if workers == 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: run) }
+    }
+
+    /// `c[i·ldc + j] = alpha · Σ_l a[i·lda + l] · B(l, j)` for `i < m`, `j < n`, where `B(l, j)` is `b[j·ldb + l]` when
+    /// `transposeB` (`b` holds `n` rows of `k`) and `b[l·ldb + j]` otherwise (`k` rows of `n`): one single-threaded
+    /// OpenBLAS call on row-major operands that may sit inside wider rows (one head of `[tokens][heads × headDim]`).
+    static func strided(a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
+                        m: Int, n: Int, k: Int, alpha: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        _ = openBLASSingleThreaded
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans, blasint(m), blasint(n), blasint(k),
+                    alpha, a, blasint(lda), b, blasint(ldb), 0, c, blasint(ldc))
     }
 
     /// One block, single-threaded.

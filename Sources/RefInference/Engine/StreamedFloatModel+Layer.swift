@@ -6,8 +6,9 @@ extension StreamedFloatModel {
     static let groupTokens = 512
 
     /// Runs decoder layer `il` on every sequence, in place on the activations `x` (`[Σ T][n_embd]`);
-    /// `offsets[s] ..< offsets[s + 1]` are sequence `s`'s rows.
-    func layer(_ il: Int, _ L: GemmaLayerWeights, _ x: UnsafeMutableBufferPointer<Float>, offsets: [Int]) throws {
+    /// `offsets[s] ..< offsets[s + 1]` are sequence `s`'s rows. `lastKey[r]`, when given, is the last position row `r`
+    /// attends to (its own position unless it is a bidirectional soft token: `SoftTokenSpan.place`).
+    func layer(_ il: Int, _ L: GemmaLayerWeights, _ x: UnsafeMutableBufferPointer<Float>, offsets: [Int], lastKey: [Int]? = nil) throws {
         let d = config.embeddingLength, count = offsets.count - 1
         var s = 0
         while s < count {
@@ -15,14 +16,15 @@ extension StreamedFloatModel {
             while e < count, offsets[e + 1] - offsets[s] <= Self.groupTokens { e += 1 }
             let lengths = (s ..< e).map { offsets[$0 + 1] - offsets[$0] }
             if lengths.reduce(0, +) > 0 {
-                layerGroup(il, L, x.baseAddress! + offsets[s] * d, lengths: lengths)
+                layerGroup(il, L, x.baseAddress! + offsets[s] * d, lengths: lengths, lastKey: lastKey?[offsets[s] ..< offsets[e]])
             }
             s = e
         }
     }
 
-    /// Layer `il` on consecutive sequences of `lengths` tokens whose activations start at `x` (each from position 0).
-    func layerGroup(_ il: Int, _ L: GemmaLayerWeights, _ x: UnsafeMutablePointer<Float>, lengths: [Int]) {
+    /// Layer `il` on consecutive sequences of `lengths` tokens whose activations start at `x` (each from position 0);
+    /// `lastKey` as in `layer`, for these rows.
+    func layerGroup(_ il: Int, _ L: GemmaLayerWeights, _ x: UnsafeMutablePointer<Float>, lengths: [Int], lastKey: ArraySlice<Int>? = nil) {
         let c = config, d = c.embeddingLength, n = lengths.reduce(0, +)
         let H = c.headCount, Hkv = c.headCountKV, hd = c.headDim, vd = c.valueDim
         let h = norm(x, rows: n, weight: L.attnNorm)
@@ -37,7 +39,7 @@ extension StreamedFloatModel {
             for t in 0 ..< len { rowPosition[row + t] = t; rowStart[row + t] = row }
             row += len
         }
-        let position = rowPosition, start = rowStart
+        let position = rowPosition, start = rowStart, last = lastKey.map(Array.init) ?? rowPosition
         let (base, freqScale) = c.rope(layer: il)
         let scale = c.attentionScale
         q.withUnsafeMutableBufferPointer { qb in k.withUnsafeMutableBufferPointer { kb in
@@ -55,7 +57,7 @@ extension StreamedFloatModel {
             let r = job / H, head = job % H, kvh = head / group, p = position[r], s0 = start[r]
             GemmaNumerics.attend(query: a.q + (r * H + head) * hd, keys: a.k + (s0 * Hkv + kvh) * hd,
                                  values: a.v + (s0 * Hkv + kvh) * vd, stride: Hkv,
-                                 rows: (sliding ? max(0, p - window + 1) : 0) ... p, headDim: hd, valueDim: vd,
+                                 rows: (sliding ? max(0, p - window + 1) : 0) ... last[r], headDim: hd, valueDim: vd,
                                  scores: scores, simd: true, roundProbabilities: false, softCap: cap,
                                  into: a.out + (r * H + head) * vd)
         }

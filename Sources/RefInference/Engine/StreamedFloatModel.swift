@@ -90,7 +90,10 @@ public final class StreamedFloatModel {
 
     /// Final hidden states (after the output norm) of every sequence, `[T_i * d]` each; weights read layer by layer
     /// once. Every sequence starts at position 0. `progress(done, total)` counts the embedding and each layer.
-    public func finalHidden(_ sequences: [[Int32]], progress: ((Int, Int) -> Void)?) throws -> [[Float]] {
+    /// `softTokens[i]` (when given) replaces rows of sequence `i` by input embeddings, as a vision encoder's soft tokens
+    /// enter the text model (`SoftTokenSpan`); the token ids at those rows are not read.
+    public func finalHidden(_ sequences: [[Int32]], softTokens: [[SoftTokenSpan]] = [],
+                            progress: ((Int, Int) -> Void)?) throws -> [[Float]] {
         let c = config, d = c.embeddingLength
         for s in sequences {
             if let bad = s.first(where: { $0 < 0 || Int($0) >= c.vocabularySize }) {
@@ -102,10 +105,11 @@ public final class StreamedFloatModel {
         progress?(1, total)
         var offsets = [0]
         for s in sequences { offsets.append(offsets.last! + s.count) }
+        let lastKey = try SoftTokenSpan.place(softTokens, into: &x, offsets: offsets, width: d)
         for il in 0 ..< c.layerCount {
             let weights = try GemmaLayerWeights(layer: il, config: c, matrix: source.floatMatrix, vector: source.floats)
             try x.withUnsafeMutableBufferPointer { xb in
-                try layer(il, weights, xb, offsets: offsets)
+                try layer(il, weights, xb, offsets: offsets, lastKey: lastKey)
             }
             progress?(il + 2, total)
         }

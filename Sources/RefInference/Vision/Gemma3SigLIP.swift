@@ -137,19 +137,23 @@ public struct Gemma3SigLIP: VisionEncoder, @unchecked Sendable {
         return out
     }
 
-    /// Unmasked multi-head attention of every patch over every patch (scores `q·k / √head_dim`, softmax in float with
-    /// a double sum): `[patches][width]`. K and V are first regrouped head by head (`[heads][patches][head_dim]`) and
-    /// the jobs run head-major, so each thread sweeps one head's contiguous keys and values (1.2 MB each for SigLIP
-    /// So400m) for many queries in a row instead of striding through all heads; the arithmetic is unchanged.
+    /// Unmasked multi-head attention of every patch over every patch (scores `q·k / √head_dim`), `[patches][width]`.
+    /// The fast path and the plain float32 path (`llamaCppNumerics` off: a checkpoint's own tower) compute it as
+    /// batched matrix products (`BlockedAttention`); the reference path with llama.cpp's rounding one query at a time
+    /// with scalar dot products and a double-summed softmax (`GemmaNumerics.attend`), K and V first regrouped head by
+    /// head (`[heads][patches][head_dim]`) so each thread sweeps one head's contiguous keys and values.
     func attention(_ q: [Float], _ k: [Float], _ v: [Float]) -> [Float] {
         let c = config, T = c.patches, H = c.heads, hd = c.headDim, D = c.width
-        let scale = 1 / Float(hd).squareRoot(), simd = options.path == .fast
+        let scale = 1 / Float(hd).squareRoot()
+        if options.path == .fast || !options.llamaCppNumerics {
+            return BlockedAttention.run(q: q, k: k, v: v, tokens: T, heads: H, headDim: hd, scale: scale, threads: options.threads)
+        }
         let kh = Self.headMajor(k, tokens: T, heads: H, headDim: hd), vh = Self.headMajor(v, tokens: T, heads: H, headDim: hd)
         var out = [Float](repeating: 0, count: T * D)
         parallelAttention(q: q, k: kh, v: vh, into: &out, jobs: T * H, threads: options.threads, scores: T + 1) { job, a, scores in
             let h = job / T, t = job % T
             GemmaNumerics.attend(query: a.q + t * D + h * hd, keys: a.k + h * T * hd, values: a.v + h * T * hd, stride: 1,
-                                 rows: 0 ... T - 1, headDim: hd, valueDim: hd, scores: scores, simd: simd, roundProbabilities: false,
+                                 rows: 0 ... T - 1, headDim: hd, valueDim: hd, scores: scores, simd: false, roundProbabilities: false,
                                  scale: scale, into: a.out + t * D + h * hd)
         }
         return out
@@ -188,11 +192,18 @@ public struct Gemma3SigLIP: VisionEncoder, @unchecked Sendable {
         return out
     }
 
+    /// Weight rows per `FloatGemm` block: with 4,096 patches, OpenBLAS re-packs all activations for every block, so
+    /// blocks of 512 rows (instead of the text path's 128) cut that copying by 4 (measured ~10 % of the encoder).
+    static let gemmBlockRows = 512
+
     /// `x Wᵀ` for all patches at once. On the fast path an F16 or F32 matrix is widened to float32 for this call and
     /// multiplied with `FloatGemm` (OpenBLAS, blocked, results independent of the thread count) after the activations
     /// are rounded to f16 for F16 weights, as ggml-cpu rounds them: the products and the rounding are llama.cpp's, only
-    /// the summation order differs. Other types (and the reference path) go through `WeightMatrix.apply` in blocks of
-    /// `options.batchSize` rows, so a block's activations stay in cache while the weight rows pass over them.
+    /// the summation order differs. Float32 weights held in memory (a checkpoint's tower, `llamaCppNumerics` off) are
+    /// multiplied the same way without rounding — the float path's products, as `StreamedFloatModel` computes them; a
+    /// So400m tower would otherwise take tens of minutes per image in the scalar loops. Other types (and the reference
+    /// path with llama.cpp's rounding) go through `WeightMatrix.apply` in blocks of `options.batchSize` rows, so a
+    /// block's activations stay in cache while the weight rows pass over them.
     func matmul(_ w: any WeightMatrix, _ x: [Float]) -> [Float] {
         let n = x.count / w.columns, block = options.batchSize
         if n <= block { return w.apply(to: x, mode: options.matMulMode, threads: options.threads) }
@@ -203,19 +214,26 @@ public struct Gemma3SigLIP: VisionEncoder, @unchecked Sendable {
             }
             var input = x
             if q.type == .f16 { GemmaNumerics.roundToHalf(&input, count: input.count) }
-            var y = [Float](repeating: 0, count: n * w.rows)
-            input.withUnsafeBufferPointer { xb in weights.withUnsafeBufferPointer { wb in y.withUnsafeMutableBufferPointer { yb in
-                FloatGemm.multiply(x: xb.baseAddress!, m: n, w: wb.baseAddress!, n: w.rows, k: w.columns, y: yb.baseAddress!,
-                                   ldy: w.rows, threads: options.threads)
-            } } }
-            return y
+            return gemm(weights, input, rows: w.rows, columns: w.columns)
         }
+        if !options.llamaCppNumerics, let f = w as? FloatWeightMatrix { return gemm(f.values, x, rows: f.rows, columns: f.columns) }
         var y: [Float] = []
         y.reserveCapacity(n * w.rows)
         for start in stride(from: 0, to: n, by: block) {
             let rows = Array(x[start * w.columns ..< min(n, start + block) * w.columns])
             y += w.apply(to: rows, mode: options.matMulMode, threads: options.threads)
         }
+        return y
+    }
+
+    /// `x Wᵀ` with `FloatGemm` for float32 weights `[rows][columns]`.
+    func gemm(_ weights: [Float], _ x: [Float], rows: Int, columns: Int) -> [Float] {
+        let n = x.count / columns
+        var y = [Float](repeating: 0, count: n * rows)
+        x.withUnsafeBufferPointer { xb in weights.withUnsafeBufferPointer { wb in y.withUnsafeMutableBufferPointer { yb in
+            FloatGemm.multiply(x: xb.baseAddress!, m: n, w: wb.baseAddress!, n: rows, k: columns, y: yb.baseAddress!,
+                               ldy: rows, threads: options.threads, rowsPerBlock: Self.gemmBlockRows)
+        } } }
         return y
     }
 
