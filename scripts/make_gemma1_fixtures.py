@@ -10,6 +10,8 @@ half by transformers 4.57.6 + torch in the llama.cpp converter venv (scripts/lla
 Regenerate:
   scripts/install-gemma1-lib.sh && ~/.cache/kiln-dev/venv-gemma1/bin/python scripts/make_gemma1_fixtures.py \
       --hf-python "$(bash scripts/llama-converter-env.sh)"
+  then, with Kiln built (swift build --product convert), the llama.cpp figures on Kiln's conversions:
+  ~/.cache/kiln-dev/venv-gemma1/bin/python scripts/make_gemma1_fixtures.py --reuse --llama
 
 Models: the library's `TransformerConfig` with tiny shapes (3 layers, width 64, head dim 32, FFN 128, the 400-piece
 tokenizer of fixtures/gemma3/tiny-kaggle), in the two layouts Kaggle's Gemma 1 releases use:
@@ -122,15 +124,18 @@ def to_flat(params):
     return out
 
 
-def save_and_check(name, cfg, params):
+def save_and_check(name, cfg, params, reuse=False):
+    """Writes the checkpoint (unless `reuse`: the committed one, whose OCDBT file names orbax draws at random, is
+    kept) and checks the library reads back exactly `params`."""
     import jax
     import orbax.checkpoint
     from gemma import params as params_lib, transformer
     d = os.path.join(OUT, name)
-    shutil.rmtree(d, ignore_errors=True)
-    write_tokenizer(d)
     path = os.path.join(d, f"gemma1-{name}")
-    orbax.checkpoint.PyTreeCheckpointer().save(path, to_flat(params))
+    if not reuse:
+        shutil.rmtree(d, ignore_errors=True)
+        write_tokenizer(d)
+        orbax.checkpoint.PyTreeCheckpointer().save(path, to_flat(params))
     got = params_lib.load_and_format_params(path)
     assert transformer.TransformerConfig.from_params(got, cache_size=cfg.max_cache_length) == cfg, name
     want = {jax.tree_util.keystr(k): v for k, v in jax.tree_util.tree_leaves_with_path({"transformer": params})}
@@ -193,6 +198,8 @@ def main():
     ap.add_argument("--hf-python", help="python of the llama.cpp converter venv: also write the HF checkpoints and "
                                         "llama.cpp's converter goldens")
     ap.add_argument("--llama", action="store_true", help="also run llama.cpp on Kiln's conversions")
+    ap.add_argument("--reuse", action="store_true", help="keep the committed checkpoints (must equal the generated "
+                                                          "weights) and only rewrite the goldens")
     ap.add_argument("--llama-python", default=os.path.expanduser("~/.cache/kiln-dev/oracle/bin/python"))
     ap.add_argument("--convert", default=os.path.join(ROOT, ".build", "debug", "convert"))
     args = ap.parse_args()
@@ -208,7 +215,7 @@ def main():
         spec = MODELS[name]
         cfg = config(spec["num_heads"], spec["num_kv_heads"])
         t0 = time.time()
-        d, params = save_and_check(name, cfg, init_params(cfg, spec["grid"]))
+        d, params = save_and_check(name, cfg, init_params(cfg, spec["grid"]), args.reuse)
         seqs = goldens.sequences(os.path.join(d, "tokenizer.model"), 0)
         logits = library_logits(cfg, params, seqs)
         doc = {"what": "logits of Google DeepMind's gemma-llm 1.0.0 (Gemma 1, float32 forward pass) on a Kaggle "
