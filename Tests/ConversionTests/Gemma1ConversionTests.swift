@@ -58,6 +58,25 @@ import Testing
         for t in a.tensorInfos where t.ne.count > 1 { #expect(t.type == .q4_0, "\(t.name)") }
     }
 
+    /// llama.cpp (llama-cpp-python 0.3.36, scripts/make_gemma1_fixtures.py --llama) ran Kiln's conversions of the
+    /// library-written trees against gemma-llm's logits: the digests tie those figures to the bytes Kiln still writes.
+    /// Measured: F32 max |Δlogit| 7.8e-4 (2B-style) / 6.4e-4 (7B-style), mean KL 3e-9; lossless Q4_0 (2B-style) 0.033,
+    /// mean KL 1.1e-5; argmax equal at all 404 positions. Bounds as for Gemma 2 (`Gemma2ConversionTests`): llama.cpp
+    /// keeps its KV cache in f16, so F32 ≤ 0.01 / KL ≤ 1e-7, and Q4_0 (fp16 block scales, q8_0 activations) ≤ 0.2 / 1e-4.
+    @Test(arguments: [("tiny-2b", ["llama_cpp_f32": "f32", "llama_cpp_auto": "auto"]), ("tiny-7b", ["llama_cpp_f32": "f32"])])
+    func llamaRanTheseBytes(_ name: String, _ runs: [String: String]) throws {
+        let doc = try #require(try Fixtures.json("verify/gemma1-\(name).json") as? [String: Any])
+        for (key, type) in runs.sorted(by: { $0.key < $1.key }) {
+            let run = try #require(doc[key] as? [String: Any], "\(name): no \(key)")
+            let (_, _, digest) = try Gemma2ConversionTests.convert(Self.flax(name), type: type)
+            #expect(digest == run["gguf_sha256"] as? String, "\(name) \(type): not the file llama.cpp ran")
+            let maxAbs = try #require(run["max_abs_logit_diff"] as? Double), kl = try #require(run["kl_mean"] as? Double)
+            let argmax = try #require(run["argmax_agreement"] as? Double)
+            let (boundAbs, boundKL) = type == "f32" ? (0.01, 1e-7) : (0.2, 1e-4)
+            #expect(maxAbs <= boundAbs && kl <= boundKL && argmax == 1, "\(name) \(key): max |Δ| \(maxAbs), mean KL \(kl), argmax \(argmax)")
+        }
+    }
+
     // MARK: Recognition and hostile inputs
 
     @Test func familiesRecogniseDisjointly() throws {
