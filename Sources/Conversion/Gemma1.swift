@@ -16,16 +16,8 @@ import Tokenizers
 public struct Gemma1: Architecture {
     public static let name = "gemma"
 
-    /// Hyper-parameters derived from shapes, plus what config.json (HF) adds.
+    /// What the shapes do not say: the family's constants, or config.json's values (HF), and the size label.
     public struct Config: Sendable, Equatable {
-        public var layers: Int
-        public var embedding: Int
-        public var heads: Int
-        public var kvHeads: Int
-        public var headDim: Int
-        public var feedForward: Int
-        /// Rows of the output token embedding (the tokenizer's size).
-        public var vocabulary: Int
         public var contextLength = Gemma1.contextLength
         public var rmsEpsilon: Float = 1e-6
         public var sizeLabel: String
@@ -78,8 +70,7 @@ public struct Gemma1: Architecture {
         let outputs = GemmaText.outputTensors(shape, names: names, queryKeyNorms: false, postNorms: false)
         let known = Gemma1.sizeTable.first { $0.layers == shape.layers && $0.embedding == shape.embedding }
         let label = known?.label ?? GemmaText.sizeLabel(parameters: outputs.reduce(0) { $0 + $1.elementCount })
-        var c = Config(layers: shape.layers, embedding: shape.embedding, heads: shape.heads, kvHeads: shape.kvHeads,
-                       headDim: shape.headDim, feedForward: shape.feedForward, vocabulary: shape.vocabulary, sizeLabel: label)
+        var c = Config(sizeLabel: label)
         if let hf {
             c.contextLength = hf.contextLength
             c.rmsEpsilon = hf.rmsEpsilon
@@ -104,19 +95,8 @@ public struct Gemma1: Architecture {
     /// The keys of llama.cpp's `GemmaModel.set_gguf_parameters`, in its order (no RoPE base: llama.cpp's default
     /// 10 000 is Gemma 1's).
     public func metadata(modelName: String) -> [GGUFMetadataEntry] {
-        let c = config
-        let k = GGUFKey.Model(Gemma1.name)
-        return GemmaText.generalMetadata(architecture: Gemma1.name, basename: "gemma", modelName: modelName, sizeLabel: c.sizeLabel) + [
-            .init(k.contextLength, .uint32(UInt32(c.contextLength))),
-            .init(k.embeddingLength, .uint32(UInt32(c.embedding))),
-            .init(k.blockCount, .uint32(UInt32(c.layers))),
-            .init(k.feedForwardLength, .uint32(UInt32(c.feedForward))),
-            .init(k.headCount, .uint32(UInt32(c.heads))),
-            .init(k.headCountKV, .uint32(UInt32(c.kvHeads))),
-            .init(k.layerNormRMSEpsilon, .float32(c.rmsEpsilon)),
-            .init(k.keyLength, .uint32(UInt32(c.headDim))),
-            .init(k.valueLength, .uint32(UInt32(c.headDim))),
-        ]
+        GemmaText.generalMetadata(architecture: Gemma1.name, basename: "gemma", modelName: modelName, sizeLabel: config.sizeLabel)
+            + GemmaText.shapeMetadata(architecture: Gemma1.name, contextLength: config.contextLength, shape: shape, rmsEpsilon: config.rmsEpsilon)
     }
 }
 

@@ -129,16 +129,8 @@ public struct Gemma2: Architecture {
     public func metadata(modelName: String) -> [GGUFMetadataEntry] {
         let c = config
         let k = GGUFKey.Model(Gemma2.name)
-        return GemmaText.generalMetadata(architecture: Gemma2.name, basename: "gemma-2", modelName: modelName, sizeLabel: c.sizeLabel) + [
-            .init(k.contextLength, .uint32(UInt32(c.contextLength))),
-            .init(k.embeddingLength, .uint32(UInt32(c.embedding))),
-            .init(k.blockCount, .uint32(UInt32(c.layers))),
-            .init(k.feedForwardLength, .uint32(UInt32(c.feedForward))),
-            .init(k.headCount, .uint32(UInt32(c.heads))),
-            .init(k.headCountKV, .uint32(UInt32(c.kvHeads))),
-            .init(k.layerNormRMSEpsilon, .float32(c.rmsEpsilon)),
-            .init(k.keyLength, .uint32(UInt32(c.headDim))),
-            .init(k.valueLength, .uint32(UInt32(c.headDim))),
+        return GemmaText.generalMetadata(architecture: Gemma2.name, basename: "gemma-2", modelName: modelName, sizeLabel: c.sizeLabel)
+            + GemmaText.shapeMetadata(architecture: Gemma2.name, contextLength: c.contextLength, shape: shape, rmsEpsilon: c.rmsEpsilon) + [
             .init(k.attentionLogitSoftcapping, .float32(c.attentionLogitSoftcap)),
             .init(k.finalLogitSoftcapping, .float32(c.finalLogitSoftcap)),
             .init(k.slidingWindow, .uint32(UInt32(c.slidingWindow))),

@@ -248,6 +248,23 @@ enum GemmaText {
         ]
     }
 
+    /// The `<arch>.*` keys every llama.cpp Gemma converter (`GemmaModel`, `Gemma2Model`) writes first, in its order:
+    /// context, widths, block count, heads, RMS epsilon, key and value lengths.
+    static func shapeMetadata(architecture: String, contextLength: Int, shape c: Shape, rmsEpsilon: Float) -> [GGUFMetadataEntry] {
+        let k = GGUFKey.Model(architecture)
+        return [
+            .init(k.contextLength, .uint32(UInt32(contextLength))),
+            .init(k.embeddingLength, .uint32(UInt32(c.embedding))),
+            .init(k.blockCount, .uint32(UInt32(c.layers))),
+            .init(k.feedForwardLength, .uint32(UInt32(c.feedForward))),
+            .init(k.headCount, .uint32(UInt32(c.heads))),
+            .init(k.headCountKV, .uint32(UInt32(c.kvHeads))),
+            .init(k.layerNormRMSEpsilon, .float32(rmsEpsilon)),
+            .init(k.keyLength, .uint32(UInt32(c.headDim))),
+            .init(k.valueLength, .uint32(UInt32(c.headDim))),
+        ]
+    }
+
     /// The directory whose `config.json` describes an HF checkpoint at `path` (a file or a directory).
     static func configDirectory(_ path: String) -> String {
         FileIdentity.isDirectory(path) ? path : (path as NSString).deletingLastPathComponent
