@@ -113,17 +113,10 @@ extension Gemma1 {
         /// Nil when the directory holds no `config.json`.
         static func read(directory: String) throws(KilnError) -> HFTextConfig? {
             guard let file = try HFConfigFile.open(directory: directory) else { return nil }
-            let (text, path) = (file.root, file.path)
-            if let type = text["model_type"] as? String, type != "gemma" {
-                throw KilnError(.unsupported, "config.json says model_type '\(type)', not gemma", file: path)
-            }
+            try file.checkModelType("gemma")
             var c = HFTextConfig()
-            if let v = try file.positive(text, "max_position_embeddings") { c.contextLength = v }
-            if let v = try file.positive(text, "head_dim") { c.headDim = v }
-            if let v = file.number(text, "rms_norm_eps") { c.rmsEpsilon = v.floatValue }
-            if let theta = file.number(text, "rope_theta"), theta.doubleValue != 10_000 {
-                throw KilnError(.unsupported, "rope_theta = \(theta): llama.cpp's gemma converter writes no RoPE base (10 000 is used)", file: path)
-            }
+            try file.readCommon(contextLength: &c.contextLength, headDim: &c.headDim, rmsEpsilon: &c.rmsEpsilon)
+            try file.checkDefaultRopeBase(architecture: "gemma")
             return c
         }
     }
