@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""gguf-py reads a GGUF that Kiln converted from the tiny Gemma 3 or Gemma 2 fixtures and checks it against the HF
+"""gguf-py reads a GGUF that Kiln converted from the tiny Gemma 3, Gemma 2 or Gemma 1 fixtures and checks it against the HF
 reference.
 
 Uses: gguf (gguf-py) 0.19.0 GGUFReader and its own dequantizers (gguf.quants), safetensors 0.8.0, numpy.
 Run by scripts/cli-checks.sh (make test):  python3 scripts/check_gguf_conversion.py OUT.gguf fixtures/gemma3/tiny-hf
-(Gemma 2: fixtures/llama-converter/gemma2-tiny, written by transformers).
+(Gemma 2: fixtures/llama-converter/gemma2-tiny; Gemma 1: fixtures/llama-converter/gemma1-tiny-2b, written by transformers).
 Checks: the file parses; every tensor has llama.cpp's gemma3/gemma2 name and ne; Q4_0 tensors dequantize (by gguf-py) to
 the reference weights within the fp16 rounding of each block's scale; norms are 1 + weight exactly; the <arch>.* and
-tokenizer keys llama.cpp reads are present with the right types (gemma2: the two soft-caps; gemma3: the RoPE base).
+tokenizer keys llama.cpp reads are present with the right types (gemma2: the two soft-caps; gemma3: the RoPE base;
+gemma: no window, and its ffn_norm is HF's post_attention_layernorm).
 """
 import sys
 
@@ -29,7 +30,8 @@ MODEL_KEYS = {"context_length": GGUFValueType.UINT32, "embedding_length": GGUFVa
               "attention.sliding_window": GGUFValueType.UINT32}
 ARCH_KEYS = {"gemma3": {"rope.freq_base": GGUFValueType.FLOAT32},
              "gemma2": {"attn_logit_softcapping": GGUFValueType.FLOAT32,
-                        "final_logit_softcapping": GGUFValueType.FLOAT32}}
+                        "final_logit_softcapping": GGUFValueType.FLOAT32},
+             "gemma": {}}
 KEYS = {"tokenizer.ggml.model": GGUFValueType.STRING, "tokenizer.ggml.tokens": GGUFValueType.ARRAY,
         "tokenizer.ggml.scores": GGUFValueType.ARRAY, "tokenizer.ggml.token_type": GGUFValueType.ARRAY,
         "general.architecture": GGUFValueType.STRING}
@@ -41,10 +43,12 @@ def main():
     ref = load_file(ref_dir + "/model.safetensors")
     arch = r.fields["general.architecture"].contents()
     keys = dict(KEYS)
-    keys.update({f"{arch}.{k}": t for k, t in (MODEL_KEYS | ARCH_KEYS[arch]).items()})
+    keys.update({f"{arch}.{k}": t for k, t in (MODEL_KEYS | ARCH_KEYS[arch]).items()
+                 if not (arch == "gemma" and k == "attention.sliding_window")})
+    per = dict(PER, ffn_norm="post_attention_layernorm") if arch == "gemma" else PER
     for k, t in keys.items():
         assert k in r.fields and r.fields[k].types[0] == t, f"{k} missing or wrong type"
-    if arch == "gemma2":
+    if arch in ("gemma2", "gemma"):
         assert not any(t.name.endswith(("attn_q_norm.weight", "attn_k_norm.weight")) for t in r.tensors)
     worst = 0.0
     for t in r.tensors:
@@ -54,7 +58,7 @@ def main():
             k = "model.norm.weight"
         else:
             _, i, n, _ = t.name.split(".")
-            k = f"model.layers.{i}.{PER[n]}.weight"
+            k = f"model.layers.{i}.{per[n]}.weight"
         want = ref[k].astype(np.float32)
         assert list(t.shape) == list(want.shape[::-1]), (t.name, t.shape, want.shape)
         got = gguf.quants.dequantize(t.data, t.tensor_type).reshape(want.shape)

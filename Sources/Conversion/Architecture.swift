@@ -38,30 +38,15 @@ extension Architecture {
 
 /// The registry of supported families.
 public enum Architectures {
-    /// Recognition is disjoint: Gemma 3's layers have query norms, Gemma 2's have post-FFW norms and no query norm.
-    public static let all: [any Architecture.Type] = [Gemma3.self, Gemma2.self]
+    /// Recognition is disjoint: Gemma 3's layers have query norms, Gemma 2's have post-FFW norms and no query norm,
+    /// Gemma 1's (and CodeGemma's) have neither.
+    public static let all: [any Architecture.Type] = [Gemma3.self, Gemma2.self, Gemma1.self]
 
-    /// The family whose tensors `source` holds. A Gemma 1 or CodeGemma tree (no query norm, no post-FFW norm, or a
-    /// fused `qkv_einsum`) is refused by name rather than taken for a later family.
+    /// The family whose tensors `source` holds.
     public static func family(of source: any TensorSource) throws -> any Architecture.Type {
         for a in all where a.recognizes(source) { return a }
-        if let gemma1 = gemma1Evidence(source) {
-            throw KilnError(.unsupported, "this looks like a Gemma 1 or CodeGemma checkpoint (\(gemma1)); Kiln converts Gemma 2 and "
-                            + "Gemma 3 only (llama.cpp's `gemma` architecture is not supported)", file: source.path)
-        }
         let sample = source.tensors.prefix(5).map(\.name).joined(separator: ", ")
         throw KilnError(.unsupported, "no supported architecture recognises these tensors (\(sample), ...); supported: "
                         + all.map { $0.name }.joined(separator: ", "), file: source.path)
-    }
-
-    /// Why `source` looks like Gemma 1 / CodeGemma, or nil: a Gemma text decoder whose layer 0 has neither a query
-    /// norm nor a post-FFW norm, or a Flax layer 0 with Gemma 1 7B's fused `qkv_einsum`.
-    static func gemma1Evidence(_ source: any TensorSource) -> String? {
-        let all = Set(source.tensors.map(\.name))
-        if all.contains(GemmaText.Names.flaxEmbedding), all.contains("transformer/layer_0/attn/qkv_einsum.w") {
-            return "a fused qkv_einsum in layer 0"
-        }
-        guard let names = GemmaText.Names.detect(source), !names.hasQueryNorm(all), !names.hasPostFFWNorm(all) else { return nil }
-        return "layer 0 has neither a post-FFW norm nor a query or key norm"
     }
 }

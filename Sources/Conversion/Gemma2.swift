@@ -129,16 +129,8 @@ public struct Gemma2: Architecture {
     public func metadata(modelName: String) -> [GGUFMetadataEntry] {
         let c = config
         let k = GGUFKey.Model(Gemma2.name)
-        return GemmaText.generalMetadata(architecture: Gemma2.name, basename: "gemma-2", modelName: modelName, sizeLabel: c.sizeLabel) + [
-            .init(k.contextLength, .uint32(UInt32(c.contextLength))),
-            .init(k.embeddingLength, .uint32(UInt32(c.embedding))),
-            .init(k.blockCount, .uint32(UInt32(c.layers))),
-            .init(k.feedForwardLength, .uint32(UInt32(c.feedForward))),
-            .init(k.headCount, .uint32(UInt32(c.heads))),
-            .init(k.headCountKV, .uint32(UInt32(c.kvHeads))),
-            .init(k.layerNormRMSEpsilon, .float32(c.rmsEpsilon)),
-            .init(k.keyLength, .uint32(UInt32(c.headDim))),
-            .init(k.valueLength, .uint32(UInt32(c.headDim))),
+        return GemmaText.generalMetadata(architecture: Gemma2.name, basename: "gemma-2", modelName: modelName, sizeLabel: c.sizeLabel)
+            + GemmaText.shapeMetadata(architecture: Gemma2.name, contextLength: c.contextLength, shape: shape, rmsEpsilon: c.rmsEpsilon) + [
             .init(k.attentionLogitSoftcapping, .float32(c.attentionLogitSoftcap)),
             .init(k.finalLogitSoftcapping, .float32(c.finalLogitSoftcap)),
             .init(k.slidingWindow, .uint32(UInt32(c.slidingWindow))),
@@ -165,15 +157,11 @@ extension Gemma2 {
         static func read(directory: String) throws(KilnError) -> HFTextConfig? {
             guard let file = try HFConfigFile.open(directory: directory) else { return nil }
             let (text, path) = (file.root, file.path)
-            if let type = text["model_type"] as? String, type != "gemma2" {
-                throw KilnError(.unsupported, "config.json says model_type '\(type)', not gemma2", file: path)
-            }
+            try file.checkModelType("gemma2")
             var c = HFTextConfig()
-            if let v = try file.positive(text, "max_position_embeddings") { c.contextLength = v }
+            try file.readCommon(contextLength: &c.contextLength, headDim: &c.headDim, rmsEpsilon: &c.rmsEpsilon)
             if let v = try file.positive(text, "sliding_window") { c.slidingWindow = v }
-            if let v = try file.positive(text, "head_dim") { c.headDim = v }
             if let v = try file.positive(text, "query_pre_attn_scalar") { c.queryPreAttentionScalar = v }
-            if let v = file.number(text, "rms_norm_eps") { c.rmsEpsilon = v.floatValue }
             // llama.cpp's converter writes both caps unconditionally; a null cap (no capping) has no GGUF spelling.
             for (key, target) in [("attn_logit_softcapping", \HFTextConfig.attentionLogitSoftcap),
                                   ("final_logit_softcapping", \HFTextConfig.finalLogitSoftcap)] where text.keys.contains(key) {
@@ -182,9 +170,7 @@ extension Gemma2 {
                 }
                 c[keyPath: target] = v.floatValue
             }
-            if let theta = file.number(text, "rope_theta"), theta.doubleValue != 10_000 {
-                throw KilnError(.unsupported, "rope_theta = \(theta): llama.cpp's gemma2 converter writes no RoPE base (10 000 is used)", file: path)
-            }
+            try file.checkDefaultRopeBase(architecture: "gemma2")
             return c
         }
     }

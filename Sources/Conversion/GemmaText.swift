@@ -7,10 +7,10 @@ import Tokenizers
 /// The checkpoint naming scheme a Gemma text decoder's tensors came in.
 public enum GemmaCheckpointLayout: String, Sendable { case flax, huggingFace }
 
-/// What the Gemma 2 and Gemma 3 text decoders share, in one place: their Flax and HF tensor names, the shapes derived
+/// What the Gemma 1, 2 and 3 text decoders share, in one place: their Flax and HF tensor names, the shapes derived
 /// from them, the GGUF tensors they become (Gemma 3 adds the per-head query/key norms), the SentencePiece vocabulary
 /// and the parameter-count label. Each family file (`Gemma2.swift`, `Gemma3.swift`) adds only what differs: its
-/// recognition rule, size table, hyper-parameters and metadata.
+/// recognition rule, size table, hyper-parameters and metadata (`Gemma1.swift` too).
 ///
 /// Sources: gemma `_modules.py` (Flax names and shapes, both `gating_einsum` orders), transformers
 /// `modeling_gemma2.py`/`modeling_gemma3.py` (HF names), llama.cpp `conversion/gemma.py` (GGUF names, `+1` on norms).
@@ -28,6 +28,9 @@ enum GemmaText {
         /// Flax `gating_einsum` stored `(2, D, F)` (`transpose_gating_einsum=False`, the Gemma 2 2B release) rather
         /// than `(2, F, D)` (Gemma 2 9B/27B, every Gemma 3).
         var gatingInputMajor = false
+        /// Flax attention in one `qkv_einsum` of shape `(3, N, D, H)` (Gemma 1 7B, which has as many KV heads as query
+        /// heads) rather than `q_einsum` + `kv_einsum`.
+        var fusedQKV = false
 
         /// Derives the shapes. `headDim`, when the family knows it from another tensor (Gemma 3's query norm) or from
         /// config.json (HF Gemma 2), is checked against the Flax query einsum; otherwise the einsum gives it. An HF
@@ -55,7 +58,27 @@ enum GemmaText {
             guard vocabulary <= emb[0] else {
                 throw KilnError(.invalid, "the tokenizer has \(vocabulary) tokens but the embedding only \(emb[0]) rows", file: source.path, tensor: names.embedding)
             }
+            /// The FFN width and whether the gating is `(2, D, F)`, from layer 0's `gating_einsum`.
+            func flaxFFN() throws -> (width: Int, inputMajor: Bool) {
+                let gating = try shape(names.flaxGating(0))
+                guard gating.count == 3, gating[0] == 2, gating[1] == d || gating[2] == d else {
+                    throw KilnError(.invalid, "gating_einsum shape \(gating) does not fit (2, F, \(d)) or (2, \(d), F)", file: source.path, tensor: names.flaxGating(0))
+                }
+                // (2, D, F) only when the last axis is not D: the orders coincide only if F = D, which no Gemma has.
+                return gating[2] != d ? (gating[2], true) : (gating[1], false)
+            }
             switch names.layout {
+            case .flax where names.fusedQKV:
+                let qkv = try shape(names.flaxQKV(0))
+                let h = hint ?? (qkv.count == 4 ? qkv[3] : 0)
+                guard qkv.count == 4, qkv[0] == 3, qkv[2] == d, qkv[3] == h else {
+                    throw KilnError(.invalid, "qkv_einsum shape \(qkv) does not fit (3, N, \(d), \(h))", file: source.path, tensor: names.flaxQKV(0))
+                }
+                fusedQKV = true
+                headDim = h
+                heads = qkv[1]
+                kvHeads = qkv[1]
+                (feedForward, gatingInputMajor) = try flaxFFN()
             case .flax:
                 let q = try shape(names.flaxQ(0))
                 let h = hint ?? (q.count == 3 ? q[2] : 0)
@@ -69,13 +92,7 @@ enum GemmaText {
                     throw KilnError(.invalid, "kv_einsum shape \(kv) does not fit (2, K, \(d), \(h))", file: source.path, tensor: names.flaxKV(0))
                 }
                 kvHeads = kv[1]
-                let gating = try shape(names.flaxGating(0))
-                guard gating.count == 3, gating[0] == 2, gating[1] == d || gating[2] == d else {
-                    throw KilnError(.invalid, "gating_einsum shape \(gating) does not fit (2, F, \(d)) or (2, \(d), F)", file: source.path, tensor: names.flaxGating(0))
-                }
-                // (2, D, F) only when the last axis is not D: the orders coincide only if F = D, which no Gemma has.
-                gatingInputMajor = gating[2] != d
-                feedForward = gatingInputMajor ? gating[2] : gating[1]
+                (feedForward, gatingInputMajor) = try flaxFFN()
             case .huggingFace:
                 let q = try shape(names.hf(0, "self_attn.q_proj.weight"))
                 let k = try shape(names.hf(0, "self_attn.k_proj.weight"))
@@ -128,9 +145,11 @@ enum GemmaText {
         return String(format: "%.\(max(2 - digits, 0))f", scaled) + suffix
     }
 
-    /// The GGUF text tensors of a Gemma 2/3 decoder, in llama.cpp's order. `queryKeyNorms`: Gemma 3's per-head
-    /// `attn_q_norm`/`attn_k_norm` (Gemma 2 has none).
-    static func outputTensors(_ c: Shape, names n: Names, queryKeyNorms: Bool) -> [OutputTensor] {
+    /// The GGUF text tensors of a Gemma 1/2/3 decoder, in llama.cpp's order. `queryKeyNorms`: Gemma 3's per-head
+    /// `attn_q_norm`/`attn_k_norm` (Gemma 2 has none). `postNorms`: Gemma 2/3's post-attention and post-FFW norms;
+    /// without them (Gemma 1) the layer has only `attn_norm` and `ffn_norm`, and HF names the latter
+    /// `post_attention_layernorm` (transformers `modeling_gemma.py`; llama.cpp `GemmaModel` maps it to `ffn_norm`).
+    static func outputTensors(_ c: Shape, names n: Names, queryKeyNorms: Bool, postNorms: Bool = true) -> [OutputTensor] {
         var out: [OutputTensor] = [
             OutputTensor(name: GGUFTensorName.outputNorm, ne: [c.embedding], source: n.finalNorm, transform: .plusOne, role: .norm,
                          sourceShape: [c.embedding]),
@@ -153,14 +172,30 @@ enum GemmaText {
                 out.append(norm(B.attnQNorm, n.attnNorm(i, query: true), h))
                 out.append(norm(B.attnKNorm, n.attnNorm(i, query: false), h))
             }
-            out.append(norm(B.postAttentionNorm, n.layerNorm(i, .postAttention), d))
-            out.append(norm(B.ffnNorm, n.layerNorm(i, .preFFW), d))
-            out.append(norm(B.postFFWNorm, n.layerNorm(i, .postFFW), d))
+            if postNorms {
+                out.append(norm(B.postAttentionNorm, n.layerNorm(i, .postAttention), d))
+                out.append(norm(B.ffnNorm, n.layerNorm(i, .preFFW), d))
+                out.append(norm(B.postFFWNorm, n.layerNorm(i, .postFFW), d))
+            } else {
+                out.append(norm(B.ffnNorm, n.layout == .flax ? n.layerNorm(i, .preFFW) : n.layerNorm(i, .postAttention), d))
+            }
             switch n.layout {
+            case .flax where c.fusedQKV:
+                let qkv = [3, c.heads, d, h]
+                out.append(w(B.attnQ, [d, qRows], n.flaxQKV(i), .headsMajor(select: 0), qkv))
+                out.append(w(B.attnK, [d, kvRows], n.flaxQKV(i), .headsMajor(select: 1), qkv))
+                out.append(w(B.attnV, [d, kvRows], n.flaxQKV(i), .headsMajor(select: 2), qkv))
             case .flax:
                 out.append(w(B.attnQ, [d, qRows], n.flaxQ(i), .headsMajor(select: nil), [c.heads, d, h]))
                 out.append(w(B.attnK, [d, kvRows], n.flaxKV(i), .headsMajor(select: 0), [2, c.kvHeads, d, h]))
                 out.append(w(B.attnV, [d, kvRows], n.flaxKV(i), .headsMajor(select: 1), [2, c.kvHeads, d, h]))
+            case .huggingFace:
+                out.append(w(B.attnQ, [d, qRows], n.hf(i, "self_attn.q_proj.weight"), .copy(select: nil), [qRows, d]))
+                out.append(w(B.attnK, [d, kvRows], n.hf(i, "self_attn.k_proj.weight"), .copy(select: nil), [kvRows, d]))
+                out.append(w(B.attnV, [d, kvRows], n.hf(i, "self_attn.v_proj.weight"), .copy(select: nil), [kvRows, d]))
+            }
+            switch n.layout {
+            case .flax:
                 out.append(w(B.attnOutput, [qRows, d], n.flaxO(i), .transpose, [c.heads, h, d]))
                 if c.gatingInputMajor {
                     out.append(w(B.ffnGate, [d, f], n.flaxGating(i), .permute([1, 0], select: 0), [2, d, f]))
@@ -171,9 +206,6 @@ enum GemmaText {
                 }
                 out.append(w(B.ffnDown, [f, d], n.flaxDown(i), .transpose, [f, d]))
             case .huggingFace:
-                out.append(w(B.attnQ, [d, qRows], n.hf(i, "self_attn.q_proj.weight"), .copy(select: nil), [qRows, d]))
-                out.append(w(B.attnK, [d, kvRows], n.hf(i, "self_attn.k_proj.weight"), .copy(select: nil), [kvRows, d]))
-                out.append(w(B.attnV, [d, kvRows], n.hf(i, "self_attn.v_proj.weight"), .copy(select: nil), [kvRows, d]))
                 out.append(w(B.attnOutput, [qRows, d], n.hf(i, "self_attn.o_proj.weight"), .copy(select: nil), [d, qRows]))
                 out.append(w(B.ffnGate, [d, f], n.hf(i, "mlp.gate_proj.weight"), .copy(select: nil), [f, d]))
                 out.append(w(B.ffnUp, [d, f], n.hf(i, "mlp.up_proj.weight"), .copy(select: nil), [f, d]))
@@ -216,6 +248,23 @@ enum GemmaText {
         ]
     }
 
+    /// The `<arch>.*` keys every llama.cpp Gemma converter (`GemmaModel`, `Gemma2Model`) writes first, in its order:
+    /// context, widths, block count, heads, RMS epsilon, key and value lengths.
+    static func shapeMetadata(architecture: String, contextLength: Int, shape c: Shape, rmsEpsilon: Float) -> [GGUFMetadataEntry] {
+        let k = GGUFKey.Model(architecture)
+        return [
+            .init(k.contextLength, .uint32(UInt32(contextLength))),
+            .init(k.embeddingLength, .uint32(UInt32(c.embedding))),
+            .init(k.blockCount, .uint32(UInt32(c.layers))),
+            .init(k.feedForwardLength, .uint32(UInt32(c.feedForward))),
+            .init(k.headCount, .uint32(UInt32(c.heads))),
+            .init(k.headCountKV, .uint32(UInt32(c.kvHeads))),
+            .init(k.layerNormRMSEpsilon, .float32(rmsEpsilon)),
+            .init(k.keyLength, .uint32(UInt32(c.headDim))),
+            .init(k.valueLength, .uint32(UInt32(c.headDim))),
+        ]
+    }
+
     /// The directory whose `config.json` describes an HF checkpoint at `path` (a file or a directory).
     static func configDirectory(_ path: String) -> String {
         FileIdentity.isDirectory(path) ? path : (path as NSString).deletingLastPathComponent
@@ -226,6 +275,8 @@ enum GemmaText {
         enum LayerNorm { case preAttention, postAttention, preFFW, postFFW }
 
         let layout: GemmaCheckpointLayout
+        /// Flax layer 0 holds Gemma 1 7B's fused `qkv_einsum` instead of `q_einsum` + `kv_einsum`.
+        var fusedQKV = false
         /// HF prefix of the text model ("model.", "language_model.model." or "model.language_model.").
         let hfPrefix: String
 
@@ -236,6 +287,9 @@ enum GemmaText {
             let all = Set(source.tensors.map(\.name))
             if all.contains(flaxEmbedding), all.contains("transformer/layer_0/attn/q_einsum.w") {
                 return Names(layout: .flax, hfPrefix: "")
+            }
+            if all.contains(flaxEmbedding), all.contains("transformer/layer_0/attn/qkv_einsum.w") {
+                return Names(layout: .flax, fusedQKV: true, hfPrefix: "")
             }
             for p in ["model.", "language_model.model.", "model.language_model."]
             where all.contains(p + "embed_tokens.weight") && all.contains(p + "layers.0.self_attn.q_proj.weight") {
@@ -275,6 +329,7 @@ enum GemmaText {
 
         func flaxQ(_ i: Int) -> String { "transformer/layer_\(i)/attn/q_einsum.w" }
         func flaxKV(_ i: Int) -> String { "transformer/layer_\(i)/attn/kv_einsum.w" }
+        func flaxQKV(_ i: Int) -> String { "transformer/layer_\(i)/attn/qkv_einsum.w" }
         func flaxO(_ i: Int) -> String { "transformer/layer_\(i)/attn/attn_vec_einsum.w" }
         func flaxGating(_ i: Int) -> String { "transformer/layer_\(i)/mlp/gating_einsum.w" }
         func flaxDown(_ i: Int) -> String { "transformer/layer_\(i)/mlp/linear.w" }

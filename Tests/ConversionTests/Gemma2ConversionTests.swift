@@ -194,23 +194,17 @@ import Testing
         #expect(try Architectures.family(of: try SourceOpener.open(Fixtures.path("gemma3/tiny-hf"))) == Gemma3.self)
     }
 
-    /// A Gemma 1 / CodeGemma-like tree (layers without post-attention and post-FFW norms; or Gemma 1 7B's fused
-    /// qkv_einsum) is refused as such, not converted as Gemma 2.
-    @Test func gemma1IsRefusedByName() throws {
+    /// A Gemma 2 tree without its post-attention and post-FFW norms has Gemma 1's layer: Gemma 1 claims it, not Gemma 2
+    /// or 3 (Gemma1ConversionTests converts real Gemma 1 trees).
+    @Test func withoutPostNormsItIsGemma1() throws {
         let g2 = try SourceOpener.open(Self.flat)
         let noPostNorms = FilteredSource(g2) { !$0.contains("post_attention_norm") && !$0.contains("post_ffw_norm") }
         #expect(!Gemma2.recognizes(noPostNorms) && !Gemma3.recognizes(noPostNorms))
-        #expect { _ = try Architectures.family(of: noPostNorms) } throws: { e in
-            let k = e as? KilnError
-            return k?.kind == .unsupported && k?.message.contains("Gemma 1 or CodeGemma") == true
-        }
-        let fused = FilteredSource(g2, rename: ("transformer/layer_0/attn/q_einsum.w", "transformer/layer_0/attn/qkv_einsum.w"))
-        #expect { _ = try Architectures.family(of: fused) } throws: { e in
-            (e as? KilnError)?.message.contains("fused qkv_einsum") == true
-        }
-        // A Gemma 3 tree that lost only its query norms still has key norms: neither family claims it.
+        #expect(try Architectures.family(of: noPostNorms) == Gemma1.self)
+        // A Gemma 3 tree that lost only its query norms still has key norms: no family claims it.
         let g3 = FilteredSource(try SourceOpener.open(Fixtures.path("gemma3/tiny-kaggle"))) { !$0.contains("_query_norm") }
-        #expect(!Gemma2.recognizes(g3) && !Gemma3.recognizes(g3))
+        #expect(!Gemma2.recognizes(g3) && !Gemma3.recognizes(g3) && !Gemma1.recognizes(g3))
+        #expect(throws: KilnError.self) { _ = try Architectures.family(of: g3) }
     }
 
     // MARK: Hostile inputs

@@ -68,7 +68,9 @@ enum GemmaLibraryGolden {
     }
 
     /// How Kiln computes the logits.
-    enum Path { case f32Conversion, sourceFloatPath }
+    /// How Kiln computes the logits (`f32ConversionFast`: the engine's fast path with llama.cpp's numerics — f16 K/V
+    /// and probabilities, the f16 GELU table — what `chat` runs on a GGUF).
+    enum Path { case f32Conversion, f32ConversionFast, sourceFloatPath }
 
     static func check(_ golden: String, checkpoint: String, via path: Path) throws {
         let doc = try Fixtures.json(golden) as! [String: Any]
@@ -85,7 +87,7 @@ enum GemmaLibraryGolden {
             }
         }
         switch path {
-        case .f32Conversion:
+        case .f32Conversion, .f32ConversionFast:
             let dir = Fixtures.tempDirectory()
             defer { Fixtures.cleanup(dir) }
             var o = ConvertOptions(output: dir + "/model-f32.gguf")
@@ -95,8 +97,8 @@ enum GemmaLibraryGolden {
             _ = try ConvertJob.run(input: checkpoint, options: o)
             let file = try GGUFFile(path: o.output)
             let longest = sequences.map(\.count).max()!
-            let engine = try GemmaEngine(gguf: file, options: EngineOptions(threads: 2, contextLength: longest, path: .reference,
-                                                                             llamaCppNumerics: false))
+            let engine = try GemmaEngine(gguf: file, options: EngineOptions(threads: 2, contextLength: longest, path: path == .f32ConversionFast ? .fast : .reference,
+                                                                             llamaCppNumerics: path == .f32ConversionFast))
             let vocab = engine.config.vocabularySize
             for (k, ids) in sequences.enumerated() {
                 engine.reset()

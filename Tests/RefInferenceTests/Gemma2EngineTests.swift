@@ -206,6 +206,6 @@ import Testing
         let error = #expect(throws: KilnError.self) { try GemmaConfig(metadata: meta, vocabularySize: 420, file: "x.gguf") }
         let text = error.map { "\($0)" } ?? ""
         #expect(text.contains("llama") && text.contains("gemma3") && text.contains("gemma2"), "\(text)")
-        #expect(ModelFamilies.supported == ["gemma3", "gemma2"])
+        #expect(ModelFamilies.supported == ["gemma3", "gemma2", "gemma"])
     }
 }

@@ -53,6 +53,8 @@ public enum GGUFKey {
         public static let addBOS = "tokenizer.ggml.add_bos_token"
         public static let addSEP = "tokenizer.ggml.add_sep_token"
         public static let addEOS = "tokenizer.ggml.add_eos_token"
+        /// End-of-turn id (gguf-py `Keys.Tokenizer.EOT_ID`; llama.cpp's `GemmaModel` writes 107).
+        public static let eotID = "tokenizer.ggml.eot_token_id"
         public static let addSpacePrefix = "tokenizer.ggml.add_space_prefix"
         public static let chatTemplate = "tokenizer.chat_template"
     }

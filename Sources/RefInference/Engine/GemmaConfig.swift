@@ -1,7 +1,7 @@
 import GGUFWriter
 import KilnCore
 
-/// The hyperparameters of a Gemma text decoder (Gemma 2 or 3), as llama.cpp reads them from GGUF metadata
+/// The hyperparameters of a Gemma text decoder (Gemma 1, 2 or 3), as llama.cpp reads them from GGUF metadata
 /// (`<arch>.*`; each family's reader is in `Families/`). Everything that differs between families or between layers
 /// is a value here, so the layer code of the engine and of the float path is shared.
 public struct GemmaConfig: Sendable, Equatable {
@@ -37,6 +37,9 @@ public struct GemmaConfig: Sendable, Equatable {
     public var attentionLogitSoftcap: Float?
     /// Whether each layer RMS-normalizes every query and key head (`attn_q_norm`, `attn_k_norm`; Gemma 3, not Gemma 2).
     public var queryKeyNorm: Bool
+    /// Whether each layer RMS-normalizes the attention and feed-forward outputs before adding them to the residual
+    /// (`post_attention_norm`, `post_ffw_norm`; Gemma 2 and 3, not Gemma 1).
+    public var postNorms: Bool
     public var vocabularySize: Int
     /// `context_length` from training.
     public var trainedContext: Int
@@ -46,7 +49,7 @@ public struct GemmaConfig: Sendable, Equatable {
                 ropeBaseLocal: Float = 10_000, ropeScaleGlobal: Float = 1, ropeScaleLocal: Float = 1,
                 slidingWindow: Int = 512, slidingWindowPattern: Int = 6, attentionScale: Float? = nil,
                 finalLogitSoftcap: Float? = nil, attentionLogitSoftcap: Float? = nil, queryKeyNorm: Bool = true,
-                vocabularySize: Int, trainedContext: Int = 32768, architecture: String = GemmaConfig.architecture) {
+                postNorms: Bool = true, vocabularySize: Int, trainedContext: Int = 32768, architecture: String = GemmaConfig.architecture) {
         self.architecture = architecture
         self.embeddingLength = embeddingLength
         self.layerCount = layerCount
@@ -66,6 +69,7 @@ public struct GemmaConfig: Sendable, Equatable {
         self.finalLogitSoftcap = finalLogitSoftcap
         self.attentionLogitSoftcap = attentionLogitSoftcap
         self.queryKeyNorm = queryKeyNorm
+        self.postNorms = postNorms
         self.vocabularySize = vocabularySize
         self.trainedContext = trainedContext
     }

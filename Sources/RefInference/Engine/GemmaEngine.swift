@@ -283,10 +283,15 @@ public final class GemmaEngine: @unchecked Sendable {
         return out
     }
 
-    /// Attention output projection and post-attention norm (llama.cpp's `attn_post_norm`).
+    /// Attention output projection and post-attention norm (llama.cpp's `attn_post_norm`; none for Gemma 1).
     public func attentionOutput(_ il: Int, _ kqv: [Float]) -> [Float] {
         let L = weights.layers[il]
         return rmsNorm(matmul(L.output, kqv), weight: L.postAttentionNorm)
+    }
+
+    /// `rmsNorm` with `weight`, or `x` unchanged for a family without that norm (Gemma 1's post norms).
+    public func rmsNorm(_ x: [Float], weight: [Float]?) -> [Float] {
+        weight.map { rmsNorm(x, weight: $0) } ?? x
     }
 
     /// The gated tanh-GELU feed-forward block on the normed input (llama.cpp's `ffn_out`, before its post norm).

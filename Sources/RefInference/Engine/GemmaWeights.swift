@@ -12,12 +12,13 @@ public struct GemmaLayerWeights: Sendable {
     public var qNorm: [Float]?
     public var kNorm: [Float]?
     public var output: any WeightMatrix
-    public var postAttentionNorm: [Float]
+    /// Post-attention and post-FFW RMSNorm weights, nil for a family without them (Gemma 1).
+    public var postAttentionNorm: [Float]?
     public var ffnNorm: [Float]
     public var gate: any WeightMatrix
     public var up: any WeightMatrix
     public var down: any WeightMatrix
-    public var postFFWNorm: [Float]
+    public var postFFWNorm: [Float]?
 }
 
 /// All weights of a Gemma text decoder, behind `WeightMatrix` so they can be quantized blocks or floats.
@@ -63,10 +64,12 @@ extension GemmaLayerWeights {
         let p = GGUFTensorName.block(i)
         typealias B = GGUFTensorName.Block
         let qkNorms: [(String, [Int])] = c.queryKeyNorm ? [(p + B.attnQNorm, [hd]), (p + B.attnKNorm, [hd])] : []
+        let postAttention: [(String, [Int])] = c.postNorms ? [(p + B.postAttentionNorm, [d])] : []
+        let postFFW: [(String, [Int])] = c.postNorms ? [(p + B.postFFWNorm, [d])] : []
         return [(p + B.attnNorm, [d]), (p + B.attnQ, [c.headCount * hd, d]), (p + B.attnK, [c.headCountKV * hd, d]),
                 (p + B.attnV, [c.headCountKV * vd, d])] + qkNorms
-            + [(p + B.attnOutput, [d, c.headCount * vd]), (p + B.postAttentionNorm, [d]), (p + B.ffnNorm, [d]),
-               (p + B.ffnGate, [f, d]), (p + B.ffnUp, [f, d]), (p + B.ffnDown, [d, f]), (p + B.postFFWNorm, [d])]
+            + [(p + B.attnOutput, [d, c.headCount * vd])] + postAttention + [(p + B.ffnNorm, [d]),
+               (p + B.ffnGate, [f, d]), (p + B.ffnUp, [f, d]), (p + B.ffnDown, [d, f])] + postFFW
     }
 
     /// Layer `i`'s weights from two loaders (by GGUF name and expected shape).
@@ -82,9 +85,9 @@ extension GemmaLayerWeights {
         self.init(
             attnNorm: vectors[p + B.attnNorm]!, q: matrices[p + B.attnQ]!, k: matrices[p + B.attnK]!, v: matrices[p + B.attnV]!,
             qNorm: vectors[p + B.attnQNorm], kNorm: vectors[p + B.attnKNorm],
-            output: matrices[p + B.attnOutput]!, postAttentionNorm: vectors[p + B.postAttentionNorm]!,
+            output: matrices[p + B.attnOutput]!, postAttentionNorm: vectors[p + B.postAttentionNorm],
             ffnNorm: vectors[p + B.ffnNorm]!, gate: matrices[p + B.ffnGate]!, up: matrices[p + B.ffnUp]!,
-            down: matrices[p + B.ffnDown]!, postFFWNorm: vectors[p + B.postFFWNorm]!)
+            down: matrices[p + B.ffnDown]!, postFFWNorm: vectors[p + B.postFFWNorm])
     }
 }
 

@@ -62,7 +62,8 @@ extension StreamedFloatModel {
                                  into: a.out + (r * H + head) * vd)
         }
 
-        var sa = norm(project(L.output, attn, rows: n), rows: n, weight: L.postAttentionNorm)
+        let o = project(L.output, attn, rows: n)
+        var sa = L.postAttentionNorm.map { norm(o, rows: n, weight: $0) } ?? o  // Gemma 1 has no post norms
         for i in 0 ..< n * d { sa[i] += x[i] }
         let hf = norm(sa, rows: n, weight: L.ffnNorm)
         let g = project(L.gate, hf, rows: n), u = project(L.up, hf, rows: n)
@@ -70,7 +71,8 @@ extension StreamedFloatModel {
         g.withUnsafeBufferPointer { gb in u.withUnsafeBufferPointer { ub in a.withUnsafeMutableBufferPointer { ab in
             GemmaNumerics.geglu(gb.baseAddress!, ub.baseAddress!, count: g.count, table: false, into: ab.baseAddress!)
         } } }
-        let f = norm(project(L.down, a, rows: n), rows: n, weight: L.postFFWNorm)
+        let down = project(L.down, a, rows: n)
+        let f = L.postFFWNorm.map { norm(down, rows: n, weight: $0) } ?? down
         for i in 0 ..< n * d { x[i] = f[i] + sa[i] }
     }
 

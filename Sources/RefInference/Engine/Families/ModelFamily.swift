@@ -16,7 +16,7 @@ public protocol ModelFamily: Sendable {
 /// The families the engine runs, keyed by `general.architecture` (the shape of mlx-swift-lm's `LLMTypeRegistry`:
 /// one file per architecture, one table naming them).
 public enum ModelFamilies {
-    public static let all: [any ModelFamily.Type] = [Gemma3Family.self, Gemma2Family.self]
+    public static let all: [any ModelFamily.Type] = [Gemma3Family.self, Gemma2Family.self, Gemma1Family.self]
 
     /// The architecture names of `all`, in order.
     public static var supported: [String] { all.map { $0.architecture } }
