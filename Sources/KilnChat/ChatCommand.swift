@@ -10,19 +10,19 @@ import Tokenizers
 struct ChatCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chat",
-        abstract: "Chat with (or complete text from) a Gemma 3 GGUF model, or a source checkpoint in float32, on Kiln's reference engine.",
+        abstract: "Chat with (or complete text from) a Gemma GGUF model (gemma3, gemma2, gemma), or a source checkpoint in float32, on Kiln's reference engine.",
         discussion: """
-        The chat format is Gemma 3's, built in (no Jinja engine): \
+        The chat format is Gemma's (the same turns for Gemma 1, 2 and 3), built in (no Jinja engine): \
         <start_of_turn>user\\n{content}<end_of_turn>\\n<start_of_turn>model\\n, with --system folded into the first \
         user turn followed by a blank line and BOS added per tokenizer.ggml.add_bos_token. When the file's \
         tokenizer.chat_template is a Gemma template this is equivalent. Interactive commands: /reset, /exit, /image FILE (attaches an image to the next message). \
         --image FILE places images before the -p text of the same user turn, framed as llama.cpp's libmtmd frames a \
         Gemma 3 image; the vision projector is --mmproj FILE, else mmproj-<model name>.gguf beside the model, else \
         the only mmproj*.gguf in its folder. \
-        Generation stops at <end_of_turn>, EOS or -n tokens; the last stderr line reports prompt and decode speed.         A source checkpoint (Kaggle Orbax/Flax directory, safetensors file or directory) runs in float32 with         Gemma 3's reference math, its weights converted in memory exactly as `convert` maps them; when they would         not fit in memory, `verify` checks such a checkpoint layer by layer instead.
+        Generation stops at <end_of_turn>, EOS or -n tokens; the last stderr line reports prompt and decode speed.         A source checkpoint (Kaggle Orbax/Flax directory, safetensors file or directory) runs in float32 with         its family's reference math, its weights converted in memory exactly as `convert` maps them; when they would         not fit in memory, `verify` checks such a checkpoint layer by layer instead.
         """)
 
-    @Argument(help: "The model: a GGUF (architecture gemma3), or a Gemma 3 checkpoint (Orbax directory, safetensors).")
+    @Argument(help: "The model: a GGUF (architecture gemma3, gemma2 or gemma), or a Gemma checkpoint (Orbax directory, safetensors).")
     var model: String
 
     @OptionGroup var options: ChatOptions
