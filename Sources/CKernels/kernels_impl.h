@@ -347,6 +347,33 @@ static ATTR void KFN(mm_q8_0)(const uint8_t *w, size_t rb, int r0, int r1, int n
     }
 }
 
+// One row of a Q4_0/Q4_1/Q5_0/Q5_1 tensor unpacked to int8 values `q` and float scales `dw` (and, given `mw`, mins).
+static ATTR void KFN(unpack_legacy_row)(int type, const uint8_t *wr, int nb, int8_t *q, float *dw, float *mw) {
+    for (int i = 0; i < nb; i++) {
+        int8_t *qb = q + 32 * i;
+        if (type == 2 || type == 3) {
+            // block_q4_0: half d, u8 qs[16] (values q - 8); block_q4_1: half d, half m, u8 qs[16] (values q)
+            const uint8_t *blk = wr + (type == 2 ? 18 : 20) * (size_t)i, *qs = blk + (type == 2 ? 2 : 4);
+            const int off = type == 2 ? 8 : 0;
+            dw[i] = KFN(h2f)(blk);
+            if (mw) mw[i] = KFN(h2f)(blk + 2);
+            for (int j = 0; j < 16; j++) { qb[j] = (int8_t)((qs[j] & 0x0F) - off); qb[j + 16] = (int8_t)((qs[j] >> 4) - off); }
+        } else {
+            // block_q5_0: half d, u32 qh, u8 qs[16] (values q - 16); block_q5_1: half d, half m, u32 qh, u8 qs[16]
+            const uint8_t *blk = wr + (type == 6 ? 22 : 24) * (size_t)i, *qh8 = blk + (type == 6 ? 2 : 4), *qs = qh8 + 4;
+            const int off = type == 6 ? 16 : 0;
+            uint32_t qh; memcpy(&qh, qh8, 4);
+            dw[i] = KFN(h2f)(blk);
+            if (mw) mw[i] = KFN(h2f)(blk + 2);
+            for (int j = 0; j < 16; j++) {
+                const int h0 = ((qh >> j) << 4) & 0x10, h1 = (qh >> (j + 12)) & 0x10;
+                qb[j] = (int8_t)(((qs[j] & 0x0F) | h0) - off);
+                qb[j + 16] = (int8_t)(((qs[j] >> 4) | h1) - off);
+            }
+        }
+    }
+}
+
 // Q4_0 / Q5_0 (against Q8_0) and Q4_1 / Q5_1 (against Q8_1): unpack a row once to int8 values and float scales
 // (and mins), then reuse it for every activation row.
 static ATTR void KFN(mm_legacy)(int type, const uint8_t *w, size_t rb, int nrows, int r0, int r1, int ncols,
@@ -357,55 +384,25 @@ static ATTR void KFN(mm_legacy)(int type, const uint8_t *w, size_t rb, int nrows
     int8_t *q = malloc((size_t)ncols);
     float *dw = malloc(sizeof(float) * 2 * (size_t)nb);
     float *mw = dw + nb;
-#if CK_AVX2_VARIANT
     int r = r0;
+#if CK_AVX2_VARIANT
     if (repacked) {
         // Groups of eight rows (any grouping gives the same bits); the rest one by one below.
         int8_t *q8 = malloc((size_t)8 * ncols);
         float *dw8 = malloc(sizeof(float) * 8 * (size_t)nb);
         for (; r + 8 <= r1; r += 8) {
             for (int k = 0; k < 8; k++) {
-                const uint8_t *wr = w + (size_t)(r + k) * rb;
-                for (int i = 0; i < nb; i++) {
-                    const uint8_t *blk = wr + 18 * (size_t)i, *qs = blk + 2;
-                    int8_t *qb = q8 + (size_t)k * ncols + 32 * i;
-                    dw8[8 * i + k] = KFN(h2f)(blk);
-                    for (int j = 0; j < 16; j++) { qb[j] = (int8_t)((qs[j] & 0x0F) - 8); qb[j + 16] = (int8_t)((qs[j] >> 4) - 8); }
-                }
+                KFN(unpack_legacy_row)(type, w + (size_t)(r + k) * rb, nb, q8 + (size_t)k * ncols, dw, NULL);
+                for (int i = 0; i < nb; i++) dw8[8 * i + k] = dw[i];
             }
             for (int b = 0; b < batch; b++)
                 _mm256_storeu_ps(out + (size_t)b * ldo + r, KFN(dot_blocks_seq8)(q8, ncols, dw8, act + (size_t)b * ab, nb));
         }
         free(q8); free(dw8);
     }
-    for (; r < r1; r++) {
-#else
-    for (int r = r0; r < r1; r++) {
 #endif
-        const uint8_t *wr = w + (size_t)r * rb;
-        for (int i = 0; i < nb; i++) {
-            int8_t *qb = q + 32 * i;
-            if (type == 2 || type == 3) {
-                // block_q4_0: half d, u8 qs[16] (values q - 8); block_q4_1: half d, half m, u8 qs[16] (values q)
-                const uint8_t *blk = wr + (type == 2 ? 18 : 20) * (size_t)i, *qs = blk + (type == 2 ? 2 : 4);
-                const int off = type == 2 ? 8 : 0;
-                dw[i] = KFN(h2f)(blk);
-                if (has_min) mw[i] = KFN(h2f)(blk + 2);
-                for (int j = 0; j < 16; j++) { qb[j] = (int8_t)((qs[j] & 0x0F) - off); qb[j + 16] = (int8_t)((qs[j] >> 4) - off); }
-            } else {
-                // block_q5_0: half d, u32 qh, u8 qs[16] (values q - 16); block_q5_1: half d, half m, u32 qh, u8 qs[16]
-                const uint8_t *blk = wr + (type == 6 ? 22 : 24) * (size_t)i, *qh8 = blk + (type == 6 ? 2 : 4), *qs = qh8 + 4;
-                const int off = type == 6 ? 16 : 0;
-                uint32_t qh; memcpy(&qh, qh8, 4);
-                dw[i] = KFN(h2f)(blk);
-                if (has_min) mw[i] = KFN(h2f)(blk + 2);
-                for (int j = 0; j < 16; j++) {
-                    const int h0 = ((qh >> j) << 4) & 0x10, h1 = (qh >> (j + 12)) & 0x10;
-                    qb[j] = (int8_t)(((qs[j] & 0x0F) | h0) - off);
-                    qb[j + 16] = (int8_t)(((qs[j] >> 4) | h1) - off);
-                }
-            }
-        }
+    for (; r < r1; r++) {
+        KFN(unpack_legacy_row)(type, w + (size_t)r * rb, nb, q, dw, has_min ? mw : NULL);
         for (int b = 0; b < batch; b++)
             out[(size_t)b * ldo + r] = repacked ? KFN(dot_blocks_seq)(q, dw, act + (size_t)b * ab, nb)
                                                 : KFN(dot_blocks)(q, 32, NULL, dw, has_min ? mw : NULL, act + (size_t)b * ab,
@@ -675,7 +672,8 @@ static ATTR inline __m256 KFN(exp8)(__m256 x) {
 static ATTR float KFN(max_f32)(const float *x, int64_t n) {
     __m256 m = _mm256_set1_ps(-INFINITY);
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(x + i));
+    // max_ps(x, m) keeps m when x is NaN: NaNs are skipped, as the scalar loops below skip them.
+    for (; i + 8 <= n; i += 8) m = _mm256_max_ps(_mm256_loadu_ps(x + i), m);
     float s[8];
     _mm256_storeu_ps(s, m);
     float t = -INFINITY;

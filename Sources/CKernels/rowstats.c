@@ -19,13 +19,10 @@
 
 // ---- portable ----
 
-static void rs_argmax_generic(const float *l, int64_t n, int64_t *arg, float *mx) {
-    if (n <= 0) { *arg = 0; *mx = -INFINITY; return; }
-    int64_t best = 0;
-    float m = l[0];
-    for (int64_t i = 1; i < n; i++) if (l[i] > m) { m = l[i]; best = i; }
-    *arg = best;
-    *mx = m;
+// The first index holding `m` (0 when none: an empty or all-NaN row).
+static int64_t rs_first_generic(const float *l, int64_t n, float m) {
+    for (int64_t i = 0; i < n; i++) if (l[i] == m) return i;
+    return 0;
 }
 
 static double rs_exp_generic(double x) { return x < RS_EXP_FLOOR ? 0.0 : exp(x); }
@@ -57,28 +54,15 @@ static void rs_kl_generic(const double *e, const float *s, const float *c, int64
 #ifdef RS_X86
 #define RS_ATTR __attribute__((target("avx2,fma")))
 
-static RS_ATTR void rs_argmax_avx2(const float *l, int64_t n, int64_t *arg, float *mx) {
-    if (n < 16) { rs_argmax_generic(l, n, arg, mx); return; }
-    // max_ps(x, acc) returns acc when x is NaN, so NaNs are skipped as the scalar scan skips them.
-    __m256 acc = _mm256_set1_ps(l[0]);
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) acc = _mm256_max_ps(_mm256_loadu_ps(l + i), acc);
-    float lanes[8];
-    _mm256_storeu_ps(lanes, acc);
-    float m = lanes[0];
-    for (int k = 1; k < 8; k++) if (lanes[k] > m) m = lanes[k];
-    for (; i < n; i++) if (l[i] > m) m = l[i];
-    // The first index holding the maximum (none when l[0] is NaN: then the scalar scan's answer, 0).
-    int64_t best = 0;
+static RS_ATTR int64_t rs_first_avx2(const float *l, int64_t n, float m) {
     const __m256 mv = _mm256_set1_ps(m);
-    for (i = 0; i + 8 <= n; i += 8) {
-        int bits = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(l + i), mv, _CMP_EQ_OQ));
-        if (bits) { best = i + __builtin_ctz((unsigned)bits); goto found; }
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const int bits = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(l + i), mv, _CMP_EQ_OQ));
+        if (bits) return i + __builtin_ctz((unsigned)bits);
     }
-    for (; i < n; i++) if (l[i] == m) { best = i; goto found; }
-found:
-    *arg = best;
-    *mx = m == m ? m : l[0];
+    for (; i < n; i++) if (l[i] == m) return i;
+    return 0;
 }
 
 // exp of four doubles ≤ 0: x = k·ln2 + r with |r| ≤ ln2/2 (fdlibm's two-part ln2, so k·ln2_hi is exact), e^r by its
@@ -176,10 +160,12 @@ static int rs_avx2(void) {
 }
 
 void ck_row_argmax(const float *l, int64_t n, int64_t *argmax, float *max) {
+    const float m = ck_max_f32(l, n);
+    *max = m;
 #ifdef RS_X86
-    if (rs_avx2()) { rs_argmax_avx2(l, n, argmax, max); return; }
+    if (rs_avx2()) { *argmax = rs_first_avx2(l, n, m); return; }
 #endif
-    rs_argmax_generic(l, n, argmax, max);
+    *argmax = rs_first_generic(l, n, m);
 }
 
 double ck_row_sumexp(const float *l, int64_t n, float max, double *exps) {

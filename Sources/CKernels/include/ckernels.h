@@ -51,7 +51,7 @@ void ck_axpy_f32(float *y, const float *x, float a, int64_t n);
 /// ck_dot_f32 of its two rows bit for bit (4×2 register tiles on AVX2/FMA), so any split into blocks gives the same bits.
 void ck_sgemm_nt(const float *x, int64_t m, const float *w, int64_t n, int64_t k, float *y, int64_t ldy);
 
-/// Largest of the n values (-inf when n is 0).
+/// Largest of the n values, NaNs skipped (-inf when n is 0 or every value is NaN).
 float ck_max_f32(const float *x, int64_t n);
 /// x[i] = exp(x[i] − m) in place (a softmax row's numerators), returning their sum (8 partial sums, then pairwise).
 /// exp is Kiln's own polynomial (ck_exp_f32), within 2 ulp of a correctly rounded exp.
@@ -62,7 +62,7 @@ void ck_exp_f32(const float *x, float *y, int64_t n);
 /// Softmax statistics of vocabulary rows for `verify` (rowstats.c). Exponentials in double precision (AVX2: a
 /// polynomial within a few ulp of glibc's exp; x < -708 gives 0), sums in double; every row on its own, so results do
 /// not depend on threads.
-/// The first index of the largest value of l[0..<n] (NaNs skipped unless l[0] is one) and that value.
+/// The first index of the largest value of l[0..<n] and that value (ck_max_f32's; NaNs skipped; index 0 when none).
 void ck_row_argmax(const float *l, int64_t n, int64_t *argmax, float *max);
 /// Σ exp(l_i − max) in double; with `exps` non-NULL also stores each term there (n doubles).
 double ck_row_sumexp(const float *l, int64_t n, float max, double *exps);
