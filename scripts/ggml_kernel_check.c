@@ -114,5 +114,41 @@ int main(void) {
                TRIALS, worst, types[c].exact ? "" : " [summation order not ggml's: not checked]");
         if (types[c].exact) failed += diff;
     }
+
+    // Batched products: R weight rows × B activation rows in one ck_matmul call, its rows split unevenly as threads
+    // split them, so the AVX2 register tiles (4 rows × 3 activation rows; K-quants 1 row × 4) and their edges are all
+    // exercised. Every output must equal ggml_vec_dot of its row and activation row; for Q4_K/Q5_K/Q6_K, whose
+    // summation order is not vec_dot's, Kiln's own one-row product instead (a self-agreement check: the one-row path
+    // is checked against llama.cpp by the engine's golden tests). R is not a multiple of 8, so Q4_0 takes its vec_dot
+    // path as llama.cpp does for such a tensor (the repacked path of tensors with a multiple of 8 rows is checked
+    // against llama.cpp by EngineTinyModelTests' bit-exact logits). B < 8 keeps Q2_K/Q3_K on their vec_dot path.
+    enum { R = 13, B = 7, BN = 1024 };
+    float *bw = malloc(sizeof(float) * R * BN), *bx = malloc(sizeof(float) * B * BN), *bout = malloc(sizeof(float) * R * B);
+    uint8_t *bwq = malloc((size_t)R * BN * 2), *bact = malloc((size_t)B * BN * 2);  // 2 bytes per value covers every type
+    for (size_t c = 0; c < sizeof types / sizeof types[0]; c++) {
+        const int nb = BN / types[c].block, wrow = nb * types[c].bytes, arow = nb * acts[types[c].act].bytes;
+        int diff = 0, total = 0;
+        for (int t = 0; t < 40; t++) {
+            for (int i = 0; i < R * BN; i++) bw[i] = (float)((uniform() * 2 - 1) * 0.05);
+            for (int i = 0; i < B * BN; i++) bx[i] = (float)((uniform() * 2 - 1) * (uniform() < 0.1 ? 20 : 1));
+            for (int r = 0; r < R; r++) types[c].quant(bw + r * BN, bwq + (size_t)r * wrow, BN);
+            for (int b = 0; b < B; b++) acts[types[c].act].ggml(bx + b * BN, bact + (size_t)b * arow, BN);
+            const int cuts[] = {0, 5, 6, 13};
+            for (int k = 0; k < 3; k++)
+                ck_matmul(types[c].type, bwq, (size_t)wrow, R, cuts[k], cuts[k + 1], BN, bact, (size_t)arow, B, bout, R);
+            for (int r = 0; r < R; r++)
+                for (int b = 0; b < B; b++) {
+                    float theirs;
+                    if (types[c].exact) types[c].dot(BN, &theirs, 0, bwq + (size_t)r * wrow, 0, bact + (size_t)b * arow, 0, 1);
+                    else ck_matmul(types[c].type, bwq + (size_t)r * wrow, (size_t)wrow, 1, 0, 1, BN, bact + (size_t)b * arow,
+                                   (size_t)arow, 1, &theirs, 1);
+                    diff += memcmp(&theirs, &bout[b * R + r], sizeof(float)) != 0;
+                    total++;
+                }
+        }
+        printf("%s batched (%d rows x %d activation rows): %d of %d outputs differ from %s\n", types[c].name, R, B,
+               diff, total, types[c].exact ? "ggml_vec_dot" : "Kiln's one-row product");
+        failed += diff;
+    }
     return failed ? 1 : 0;
 }

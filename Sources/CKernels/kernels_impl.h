@@ -192,46 +192,7 @@ static ATTR float KFN(dot_blocks)(const int8_t *wq, size_t wstride, const uint8_
 }
 #endif
 
-// Q4_0 as llama.cpp computes it after repacking the tensor to block_q4_0x8 (AVX2, rows a multiple of 8:
-// ggml_repack_get_optimal_repack_type): its ggml_gemm_q4_0_8x8_q8_0 and ggml_gemv_q4_0_8x8_q8_0 both keep one float
-// accumulator per output, acc = fma((float)Σq·q, d_w·d_a, acc), block after block — whatever the batch size.
-static ATTR float KFN(dot_blocks_seq)(const int8_t *wq, const float *dw, const uint8_t *a, int nb) {
-    float acc = 0;
-    for (int i = 0; i < nb; i++) {
-        const uint8_t *ab = a + 34 * i;
-        acc = fmaf((float)KFN(idot32)(wq + 32 * i, (const int8_t *)(ab + 2)), dw[i] * KFN(h2f)(ab), acc);
-    }
-    return acc;
-}
 
-#if CK_AVX2_VARIANT
-// Eight rows of the repacked Q4_0 path at once, against one activation row: the same per-output
-// acc = fma((float)Σq·q, d_w·d_a, acc) as dot_blocks_seq, lane k holding row k, so every result has the same bits;
-// one horizontal reduction serves eight rows instead of one (the output product of a 262k-row vocabulary is most of
-// verify's runtime logits). `q8` holds the 8 rows' int8 values one after another (ncols each), `dw8` their scales
-// block-major (dw8[8·i + k]: block i of row k).
-static ATTR __m256 KFN(dot_blocks_seq8)(const int8_t *q8, int ncols, const float *dw8, const uint8_t *a, int nb) {
-    const __m256i ones = _mm256_set1_epi16(1);
-    __m256 acc = _mm256_setzero_ps();
-    for (int i = 0; i < nb; i++) {
-        const uint8_t *ab = a + 34 * i;
-        const __m256i y = _mm256_loadu_si256((const __m256i *)(ab + 2));
-        __m256i p[8];
-        for (int k = 0; k < 8; k++) {
-            const __m256i x = _mm256_loadu_si256((const __m256i *)(q8 + (size_t)k * ncols + 32 * i));
-            p[k] = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x)), ones);
-        }
-        // Integer sums are exact in any order: pairwise hadd, then the two 128-bit halves.
-        const __m256i h01 = _mm256_hadd_epi32(p[0], p[1]), h23 = _mm256_hadd_epi32(p[2], p[3]);
-        const __m256i h45 = _mm256_hadd_epi32(p[4], p[5]), h67 = _mm256_hadd_epi32(p[6], p[7]);
-        const __m256i g0 = _mm256_hadd_epi32(h01, h23), g1 = _mm256_hadd_epi32(h45, h67);
-        const __m256i sums = _mm256_add_epi32(_mm256_permute2x128_si256(g0, g1, 0x20), _mm256_permute2x128_si256(g0, g1, 0x31));
-        const __m256 d = _mm256_mul_ps(_mm256_loadu_ps(dw8 + 8 * i), _mm256_set1_ps(KFN(h2f)(ab)));
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), d, acc);
-    }
-    return acc;
-}
-#endif
 
 // Integer super-block dots for K-quants (exact, so both variants give the same value).
 #if CK_AVX2_VARIANT
@@ -336,6 +297,11 @@ static ATTR float KFN(dot_k16_tiled)(const int8_t *q, const float *d, const floa
     return acc;
 }
 
+#if CK_AVX2_VARIANT
+#include "tiles_impl.h"
+#endif
+
+#if !CK_AVX2_VARIANT
 // Q8_0 · Q8_0 directly on the stored blocks.
 static ATTR void KFN(mm_q8_0)(const uint8_t *w, size_t rb, int r0, int r1, int ncols, const uint8_t *act, size_t ab,
                                int batch, float *out, int ldo) {
@@ -346,6 +312,7 @@ static ATTR void KFN(mm_q8_0)(const uint8_t *w, size_t rb, int r0, int r1, int n
             out[(size_t)b * ldo + r] = KFN(dot_blocks)((const int8_t *)(wr + 2), 34, wr, NULL, NULL, act + (size_t)b * ab, 34, nb);
     }
 }
+#endif
 
 // One row of a Q4_0/Q4_1/Q5_0/Q5_1 tensor unpacked to int8 values `q` and float scales `dw` (and, given `mw`, mins).
 static ATTR void KFN(unpack_legacy_row)(int type, const uint8_t *wr, int nb, int8_t *q, float *dw, float *mw) {
@@ -375,38 +342,18 @@ static ATTR void KFN(unpack_legacy_row)(int type, const uint8_t *wr, int nb, int
 }
 
 // Q4_0 / Q5_0 (against Q8_0) and Q4_1 / Q5_1 (against Q8_1): unpack a row once to int8 values and float scales
-// (and mins), then reuse it for every activation row.
-static ATTR void KFN(mm_legacy)(int type, const uint8_t *w, size_t rb, int nrows, int r0, int r1, int ncols,
+// (and mins), then reuse it for every activation row (on AVX2 only Q4_1 / Q5_1 come here; see mm_q8_family).
+static ATTR void KFN(mm_legacy)(int type, const uint8_t *w, size_t rb, int r0, int r1, int ncols,
                                  const uint8_t *act, size_t ab, int batch, float *out, int ldo) {
     const int nb = ncols / 32;
     const int has_min = type == 3 || type == 7;
-    const int repacked = CK_AVX2_VARIANT && type == 2 && nrows % 8 == 0;
     int8_t *q = malloc((size_t)ncols);
     float *dw = malloc(sizeof(float) * 2 * (size_t)nb);
     float *mw = dw + nb;
-    int r = r0;
-#if CK_AVX2_VARIANT
-    if (repacked) {
-        // Groups of eight rows (any grouping gives the same bits); the rest one by one below.
-        int8_t *q8 = malloc((size_t)8 * ncols);
-        float *dw8 = malloc(sizeof(float) * 8 * (size_t)nb);
-        for (; r + 8 <= r1; r += 8) {
-            for (int k = 0; k < 8; k++) {
-                KFN(unpack_legacy_row)(type, w + (size_t)(r + k) * rb, nb, q8 + (size_t)k * ncols, dw, NULL);
-                for (int i = 0; i < nb; i++) dw8[8 * i + k] = dw[i];
-            }
-            for (int b = 0; b < batch; b++)
-                _mm256_storeu_ps(out + (size_t)b * ldo + r, KFN(dot_blocks_seq8)(q8, ncols, dw8, act + (size_t)b * ab, nb));
-        }
-        free(q8); free(dw8);
-    }
-#endif
-    for (; r < r1; r++) {
+    for (int r = r0; r < r1; r++) {
         KFN(unpack_legacy_row)(type, w + (size_t)r * rb, nb, q, dw, has_min ? mw : NULL);
         for (int b = 0; b < batch; b++)
-            out[(size_t)b * ldo + r] = repacked ? KFN(dot_blocks_seq)(q, dw, act + (size_t)b * ab, nb)
-                                                : KFN(dot_blocks)(q, 32, NULL, dw, has_min ? mw : NULL, act + (size_t)b * ab,
-                                                                  has_min ? 36 : 34, nb);
+            out[(size_t)b * ldo + r] = KFN(dot_blocks)(q, 32, NULL, dw, has_min ? mw : NULL, act + (size_t)b * ab, has_min ? 36 : 34, nb);
     }
     free(q); free(dw);
 }
@@ -415,6 +362,46 @@ static ATTR inline void KFN(scale_min_k4)(int j, const uint8_t *q, int *sc, int 
     if (j < 4) { *sc = q[j] & 63; *m = q[j + 4] & 63; }
     else { *sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4); *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4); }
 }
+
+#if CK_AVX2_VARIANT
+// One unpacked Q4_K/Q5_K/Q6_K row against four Q8_K activation rows: the same per-super-block integers as kdot_q4k /
+// kdot16 (exact, so computed here with the scales as int16 madd factors and each weight chunk and scale vector loaded
+// once for the four rows), then each output's float sum exactly as mm_k's one-row loop forms it, super-block by
+// super-block. `out[n·ldo]` receives activation row n's result.
+static ATTR void KFN(mm_k_row_x4)(int type, const int8_t *q, const float *d, const float *dmin, const int *sc, const int *mn,
+                                   const uint8_t *act, size_t ab, int ns, float *out, int ldo) {
+    float sum[4] = {0, 0, 0, 0};
+    for (int s = 0; s < ns; s++) {
+        __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+        const int8_t *qb = q + 256 * s;
+        const int *scs = sc + 16 * s;
+        for (int j = 0; j < 8; j++) {
+            const __m256i x = _mm256_loadu_si256((const __m256i *)(qb + 32 * j));
+            const __m256i ax = type == 14 ? _mm256_sign_epi8(x, x) : x;
+            const __m256i scv = type == 14 ? _mm256_set_m128i(_mm_set1_epi16((short)scs[2 * j + 1]), _mm_set1_epi16((short)scs[2 * j]))
+                                           : _mm256_set1_epi16((short)scs[j]);
+            for (int n = 0; n < 4; n++) {
+                const __m256i y = _mm256_loadu_si256((const __m256i *)(act + (size_t)n * ab + 292 * (size_t)s + 4 + 32 * j));
+                acc[n] = _mm256_add_epi32(acc[n], _mm256_madd_epi16(_mm256_maddubs_epi16(ax, type == 14 ? _mm256_sign_epi8(y, x) : y), scv));
+            }
+        }
+        for (int n = 0; n < 4; n++) {
+            const uint8_t *ablk = act + (size_t)n * ab + 292 * (size_t)s;
+            float ad; memcpy(&ad, ablk, 4);
+            const int sumi = KFN(hsum8)(acc[n]);
+            if (type == 14) {
+                sum[n] += (d[s] * ad) * (float)sumi;
+            } else {
+                int16_t bs[16]; memcpy(bs, ablk + 260, 32);
+                int summ = 0;
+                for (int j = 0; j < 8; j++) summ += mn[16 * s + j] * (bs[2 * j] + bs[2 * j + 1]);
+                sum[n] += (d[s] * ad) * (float)sumi - (dmin[s] * ad) * (float)summ;
+            }
+        }
+    }
+    for (int n = 0; n < 4; n++) out[(size_t)n * ldo] = sum[n];
+}
+#endif
 
 // K-quants (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K) against Q8_K activations: unpack a row once, reuse across the batch.
 static ATTR void KFN(mm_k)(int type, const uint8_t *w, size_t rb, int r0, int r1, int ncols, const uint8_t *act,
@@ -488,7 +475,12 @@ static ATTR void KFN(mm_k)(int type, const uint8_t *w, size_t rb, int r0, int r1
                     }
             }
         }
-        for (int b = 0; b < batch; b++) {
+        int b = 0;
+#if CK_AVX2_VARIANT
+        if (type >= 12)
+            for (; b + 4 <= batch; b += 4) KFN(mm_k_row_x4)(type, q, d, dmin, sc, mn, act + (size_t)b * ab, ab, ns, out + (size_t)b * ldo + r, ldo);
+#endif
+        for (; b < batch; b++) {
             const uint8_t *a = act + (size_t)b * ab;
             if (type == 10 || type == 11) {
                 out[(size_t)b * ldo + r] = batch >= 8 ? KFN(dot_k16_tiled)(q, d, dmin, sc, type == 10 ? mn : NULL, a, ns)
@@ -557,8 +549,13 @@ static ATTR void KFN(matmul)(int wtype, const void *w, size_t rb, int nrows, int
     case 0: KFN(mm_f32)(w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
     case 1: KFN(mm_f16)(w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
     case 30: KFN(mm_bf16)(w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
+#if CK_AVX2_VARIANT
+    case 2: case 6: case 8: KFN(mm_q8_family)(wtype, w, rb, nrows, r0, r1, ncols, act, ab, batch, out, ldo); break;
+#else
     case 8: KFN(mm_q8_0)(w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
-    case 2: case 3: case 6: case 7: KFN(mm_legacy)(wtype, w, rb, nrows, r0, r1, ncols, act, ab, batch, out, ldo); break;
+    case 2: case 6: KFN(mm_legacy)(wtype, w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
+#endif
+    case 3: case 7: KFN(mm_legacy)(wtype, w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
     case 10: case 11: case 12: case 13: case 14: KFN(mm_k)(wtype, w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
     default: break;
     }
