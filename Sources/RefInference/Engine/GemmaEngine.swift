@@ -219,11 +219,18 @@ public final class GemmaEngine: @unchecked Sendable {
         w.apply(to: x, mode: options.matMulMode, threads: options.threads)
     }
 
+    /// `x @ Wᵀ` for matrices sharing the input `x` (activations prepared once, one parallel pass; same bits as one
+    /// `matmul` each).
+    public func matmul(_ ws: [any WeightMatrix], _ x: [Float]) -> [[Float]] {
+        WeightMatrixProducts.applyAll(ws, to: x, mode: options.matMulMode, threads: options.threads)
+    }
+
     /// Q, K and V of layer `il` from the normed input: projections, per-head RMSNorm (families with q/k norms),
     /// NEOX RoPE at `positions`, q × attention scale, and (llama.cpp numerics) f16 rounding of q, K and V.
     public func qkv(_ il: Int, normed h: [Float], positions: Range<Int>) -> (q: [Float], k: [Float], v: [Float]) {
         let L = weights.layers[il]
-        var q = matmul(L.q, h), k = matmul(L.k, h), v = matmul(L.v, h)
+        let qkv = matmul([L.q, L.k, L.v], h)
+        var q = qkv[0], k = qkv[1], v = qkv[2]
         if let w = L.qNorm { q = rmsNorm(q, weight: w) }
         if let w = L.kNorm { k = rmsNorm(k, weight: w) }
         rope(&q, layer: il, positions: positions)
@@ -297,7 +304,8 @@ public final class GemmaEngine: @unchecked Sendable {
     /// The gated tanh-GELU feed-forward block on the normed input (llama.cpp's `ffn_out`, before its post norm).
     public func feedForward(_ il: Int, normed h: [Float]) -> [Float] {
         let L = weights.layers[il]
-        let g = matmul(L.gate, h), u = matmul(L.up, h)
+        let gu = matmul([L.gate, L.up], h)
+        let g = gu[0], u = gu[1]
         var a = [Float](repeating: 0, count: g.count)
         g.withUnsafeBufferPointer { gb in u.withUnsafeBufferPointer { ub in a.withUnsafeMutableBufferPointer { ab in
             GemmaNumerics.geglu(gb.baseAddress!, ub.baseAddress!, count: g.count, table: options.llamaCppNumerics, into: ab.baseAddress!)

@@ -54,6 +54,8 @@ public protocol WeightMatrix: Sendable {
     var columns: Int { get }
     /// The storage type, for reports ("Q4_K", "F32", ...).
     var typeName: String { get }
+    /// What `prepare` produces in `mode`: matrices with equal formats accept each other's prepared activations.
+    func activationFormat(mode: MatMulMode) -> ActivationFormat
     /// Converts `batch` rows of `columns` floats into what `multiply` consumes.
     func prepare(_ x: UnsafePointer<Float>, batch: Int, mode: MatMulMode) -> PreparedActivations
     /// Computes output rows `rows` for every prepared activation row into `y[b * ldo + r]`.
@@ -167,6 +169,12 @@ public struct QuantizedWeightMatrix: WeightMatrix, @unchecked Sendable {
 
     var fastSupported: Bool { ck_supports(type.id) != 0 }
 
+    public func activationFormat(mode: MatMulMode) -> ActivationFormat {
+        let kernel = mode == .fast && fastSupported
+        let rounded = kernel || mode == .referenceEmulated
+        return ActivationFormat(typeID: rounded ? Int(ActivationRounding.dotType(for: type).id) : -1, columns: columns, kernelReady: kernel)
+    }
+
     public func prepare(_ x: UnsafePointer<Float>, batch: Int, mode: MatMulMode) -> PreparedActivations {
         let dot = ActivationRounding.dotType(for: type)
         if mode == .fast && fastSupported {
@@ -275,6 +283,10 @@ public struct FloatWeightMatrix: WeightMatrix, @unchecked Sendable {
     }
 
     public var typeName: String { "F32" }
+
+    public func activationFormat(mode: MatMulMode) -> ActivationFormat {
+        ActivationFormat(typeID: -1, columns: columns, kernelReady: mode == .fast)
+    }
 
     public func prepare(_ x: UnsafePointer<Float>, batch: Int, mode: MatMulMode) -> PreparedActivations {
         let p = PreparedActivations(batch: batch, rowBytes: columns * 4, kernelReady: mode == .fast)
