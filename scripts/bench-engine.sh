@@ -21,7 +21,9 @@
 #   q4_0  Kiln's lossless Q4_0 conversion of the Kaggle-layout 270M checkpoint (scripts/prepare-real-model.sh makes it):
 #         `convert KAGGLE270M -o x.gguf`; q8_0 and f16: the same with --type q8_0 / --type f16. Made once per convert
 #         binary and checkpoint into $KILN_CACHE/bench-engine-<key>/.
-# Environment: RUNS (default 3), THREADS (default "1 2"), LLAMA_BENCH (a llama-bench binary to use instead).
+# Environment: RUNS (default 3), THREADS (default "1 2"), LLAMA_BENCH (a llama-bench binary to use instead),
+# KILN_KAGGLE270M (the checkpoint to convert; default: scripts/prepare-real-model.sh's), BENCH_PREPARE_ONLY=1 (make
+# the inputs, print "NAME PATH" per model and stop).
 # Quick check: BENCH_MODELS=q4km RUNS=1 scripts/bench-engine.sh. Any failing step fails the script.
 set -euo pipefail
 self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
@@ -73,6 +75,10 @@ for m in $BENCH_MODELS; do
 done
 # Conversions of other keys (older convert binaries) go once unused for a week.
 find "$cache" -maxdepth 1 -name 'bench-engine-*' -mtime +7 -exec rm -rf {} + 2>/dev/null || true
+if [ -n "${BENCH_PREPARE_ONLY:-}" ]; then
+  for m in $BENCH_MODELS; do echo "$m ${path[$m]}"; done
+  exit 0
+fi
 run() {  # OUT-FILE COMMAND...: stdout to OUT-FILE; on failure show stderr and fail
   local out=$1; shift
   "$@" >"$out" 2>"$work/err" || { echo "bench-engine: failed: $*" >&2; tail -20 "$work/err" >&2; exit 1; }
