@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "inspect", targets: ["KilnInspect"]),
         .executable(name: "chat", targets: ["KilnChat"]),
         .executable(name: "verify", targets: ["KilnVerify"]),
+        .executable(name: "engine-bench", targets: ["KilnBench"]),
         // The parsers, for the libFuzzer package in fuzz/ (which depends on this package by path).
         .library(name: "KilnFuzzable", targets: ["KilnCore", "GGUFWriter", "Safetensors", "QuantCore", "FlaxCheckpoint", "Tokenizers", "RefInference"]),
     ],
@@ -70,6 +71,11 @@ let package = Package(
         .target(name: "ChatKit", dependencies: ["KilnCore", "GGUFWriter", "RefInference", "Tokenizers", "Conversion", "KilnCLI", "Verify"], swiftSettings: swift6),
         .executableTarget(name: "KilnChat", dependencies: [
             "ChatKit", "KilnArguments", "RefInference", "Tokenizers", "GGUFWriter", "KilnCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: swift6),
+        // llama-bench's pp/tg tests on the engine, for `make bench` (scripts/bench-engine.sh).
+        .executableTarget(name: "KilnBench", dependencies: [
+            "KilnArguments", "RefInference", "Tokenizers", "GGUFWriter", "KilnCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: swift6),
 

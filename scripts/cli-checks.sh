@@ -60,6 +60,11 @@ check "inspect --verify-checksum" $bin/inspect "$tmp/sum.gguf" --verify-checksum
 printf 'x' >> "$tmp/sum.gguf"
 fails_with "inspect --verify-checksum on a changed file" "checksum mismatch" $bin/inspect "$tmp/sum.gguf" --verify-checksum
 check "chat on the converted model" bash -c "$bin/chat $tmp/tiny.gguf -p 'the capital of france is' --raw -n 4 --temp 0 | grep -q ."
+# --ignore-eos only takes EOS and <end_of_turn> out of the choice (ChatSessionWiringTests checks that it then generates
+# -n tokens): greedy, a reply that does not reach them is the same with it.
+check "chat --ignore-eos = chat when no stop token is picked" bash -c "[ \"\$($bin/chat $tmp/tiny.gguf -p 'once upon a time' --raw -n 8 --temp 0 --ignore-eos 2>/dev/null)\" = \"\$($bin/chat $tmp/tiny.gguf -p 'once upon a time' --raw -n 8 --temp 0 2>/dev/null)\" ]"
+# engine-bench runs llama-bench's two tests (pp: one prompt batch, tg: single tokens) and reports them as llama-bench -o json.
+check "engine-bench --json: pp8 and tg4, 2 repetitions each" bash -c "$bin/engine-bench $tmp/tiny.gguf -p 8 -n 4 -r 2 --threads 1 --json | python3 -c 'import json, sys; r = json.load(sys.stdin); assert [(t[\"n_prompt\"], t[\"n_gen\"], t[\"n_ctx\"], len(t[\"samples_ts\"])) for t in r] == [(8, 0, 8, 2), (0, 4, 4, 2)] and all(t[\"avg_ts\"] > 0 for t in r), r'"
 # chat on the checkpoint itself (float path) continues the prompt as chat on its lossless conversion does.
 check "chat on the checkpoint = chat on its conversion" bash -c "[ \"\$($bin/chat fixtures/gemma3/tiny-kaggle -p 'once upon a time' --raw -n 8 --temp 0 2>/dev/null)\" = \"\$($bin/chat $tmp/tiny.gguf -p 'once upon a time' --raw -n 8 --temp 0 2>/dev/null)\" ]"
 # Image chat on the tiny vision fixture: the mmproj convert wrote beside v.gguf is found by name; two images in order.

@@ -128,6 +128,7 @@ public final class ChatSession {
         modelTurnOpen = !settings.raw
         var generated: [Int32] = []
         for _ in 0 ..< settings.maxTokens {
+            if settings.ignoreEOS { Self.suppress([endOfTurn, tokenizer.vocabulary.eosID], in: &logits) }
             let next = sampler.sample(logits, history: history)
             if next == endOfTurn || next == tokenizer.vocabulary.eosID { break }
             generated.append(next)
@@ -143,6 +144,11 @@ public final class ChatSession {
             history.append(next)
         }
         return generated
+    }
+
+    /// Sets the given tokens' logits to -inf, as llama.cpp's `--ignore-eos` logit bias does.
+    static func suppress(_ ids: [Int32?], in logits: inout [Float]) {
+        for case let id? in ids where id >= 0 && Int(id) < logits.count { logits[Int(id)] = -.infinity }
     }
 
     /// `--dump-logits`: logits of every prompt position as float32 [positions, vocab]; `tokenList` ("2,651,1234")

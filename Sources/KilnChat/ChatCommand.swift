@@ -19,7 +19,7 @@ struct ChatCommand: ParsableCommand {
         --image FILE places images before the -p text of the same user turn, framed as llama.cpp's libmtmd frames a \
         Gemma 3 image; the vision projector is --mmproj FILE, else mmproj-<model name>.gguf beside the model, else \
         the only mmproj*.gguf in its folder. \
-        Generation stops at <end_of_turn>, EOS or -n tokens; the last stderr line reports prompt and decode speed.         A source checkpoint (Kaggle Orbax/Flax directory, safetensors file or directory) runs in float32 with         its family's reference math, its weights converted in memory exactly as `convert` maps them; when they would         not fit in memory, `verify` checks such a checkpoint layer by layer instead.
+        Generation stops at <end_of_turn>, EOS or -n tokens (with --ignore-eos only at -n); the last stderr line reports prompt and decode speed.         A source checkpoint (Kaggle Orbax/Flax directory, safetensors file or directory) runs in float32 with         its family's reference math, its weights converted in memory exactly as `convert` maps them; when they would         not fit in memory, `verify` checks such a checkpoint layer by layer instead.
         """)
 
     @Argument(help: "The model: a GGUF (architecture gemma3, gemma2 or gemma), or a Gemma checkpoint (Orbax directory, safetensors).")

@@ -17,6 +17,9 @@ struct ChatOptions: ParsableArguments {
     @Option(name: [.customShort("n"), .customLong("max-tokens")], help: "Maximum tokens to generate per reply.")
     var maxTokens = 256
 
+    @Flag(help: "Never stop early: <end_of_turn> and EOS are never sampled, so -n tokens are generated (llama.cpp's --ignore-eos).")
+    var ignoreEos = false
+
     @Option(help: "Temperature (0: greedy).")
     var temp: Float = 0.8
 
@@ -45,7 +48,7 @@ struct ChatOptions: ParsableArguments {
     var threads = 2
 
     @Option(help: "Prompt tokens per forward pass.")
-    var batch = 64
+    var batch = EngineOptions().batchSize
 
     @Flag(help: "Read a JSON array of strings on stdin, print a JSON array of token-id arrays, and exit.")
     var tokenize = false
@@ -80,7 +83,7 @@ struct ChatOptions: ParsableArguments {
 
     /// The session's settings: the one place the options map onto `ChatSettings`.
     var settings: ChatSettings {
-        ChatSettings(system: system, raw: raw, maxTokens: maxTokens,
+        ChatSettings(system: system, raw: raw, maxTokens: maxTokens, ignoreEOS: ignoreEos,
                      sampler: SamplerSettings(temperature: temp, topK: topK, topP: topP, minP: minP,
                                               repeatPenalty: repeatPenalty, repeatLastN: repeatLastN, seed: seed))
     }

@@ -27,13 +27,15 @@ struct ChatSessionWiringTests {
         try GemmaEngine(path: Fixtures.path("engine/tiny-gemma3.gguf"), options: EngineOptions(threads: 1, contextLength: 128))
     }
 
-    /// Greedy decoding straight on the engine: feed the prompt, then argmax until a stop token or `limit` tokens.
-    static func greedy(_ engine: GemmaEngine, prompt: [Int32], stops: Set<Int32>, limit: Int) throws -> [Int32] {
+    /// Greedy decoding straight on the engine: feed the prompt, then argmax (over the ids not `excluded`) until a stop
+    /// token or `limit` tokens.
+    static func greedy(_ engine: GemmaEngine, prompt: [Int32], stops: Set<Int32>, limit: Int,
+                       excluded: Set<Int32> = []) throws -> [Int32] {
         var logits = try engine.evaluate(prompt)
         var out: [Int32] = []
         while out.count < limit {
-            var best = 0
-            for i in logits.indices where logits[i] > logits[best] { best = i }
+            var best = -1
+            for i in logits.indices where !excluded.contains(Int32(i)) && (best < 0 || logits[i] > logits[best]) { best = i }
             let next = Int32(best)
             if stops.contains(next) { break }
             out.append(next)
@@ -59,6 +61,28 @@ struct ChatSessionWiringTests {
         #expect(got == want)
         #expect(streamed == got.flatMap { Array(tokenizer.piece(for: $0)) })
         #expect(session.history == prompt + want, "every generated token is fed back")
+    }
+
+    /// `ignoreEOS` (chat --ignore-eos): with EOS made the token greedy decoding picks first, the plain session stops
+    /// at once, and the ignoring one generates `maxTokens` tokens, the argmax over every id but EOS and
+    /// `<end_of_turn>` at each step (llama.cpp's -inf bias on its end-of-generation tokens).
+    @Test func ignoreEOSNeverSamplesTheStopTokens() throws {
+        let base = Self.tokenizer()
+        let prompt = base.tokenize(GemmaChatFormat.userTurn("Hi there", system: nil), addBOS: true, parseSpecial: true)
+        let first = try #require(try Self.greedy(try Self.engine(), prompt: prompt, stops: [], limit: 1).first)
+        var vocabulary = base.vocabulary
+        vocabulary.eosID = first
+        let tokenizer = SPMTokenizer(vocabulary: vocabulary)
+        let stops: Set<Int32> = [first, 5]  // EOS (now the first greedy pick), <end_of_turn>
+
+        let plain = ChatSession(engine: try Self.engine(), tokenizer: tokenizer, settings: ChatSettings(maxTokens: 8, sampler: .greedy))
+        #expect(try plain.reply(to: "Hi there") { _ in } == [])
+
+        let ignoring = ChatSession(engine: try Self.engine(), tokenizer: tokenizer,
+                                   settings: ChatSettings(maxTokens: 8, ignoreEOS: true, sampler: .greedy))
+        let got = try ignoring.reply(to: "Hi there") { _ in }
+        #expect(got.count == 8)
+        #expect(got == (try Self.greedy(try Self.engine(), prompt: prompt, stops: [], limit: 8, excluded: stops)))
     }
 }
 
