@@ -364,6 +364,47 @@ static ATTR inline void KFN(scale_min_k4)(int j, const uint8_t *q, int *sc, int 
 }
 
 #if CK_AVX2_VARIANT
+// mm_k's unpacking of one Q4_K super-block (`qh` NULL) or Q5_K super-block (fifth bits in `qh`) into the same 256
+// values, 32 at a time in vector registers: chunk c's 32 bytes give elements 64c + l (low nibbles) and 64c + 32 + l
+// (high nibbles); Q5_K adds 16 where bit 2c (low) or 2c + 1 (high) of qh[l] is set.
+static ATTR void KFN(unpack_q4k_v)(const uint8_t *qs, const uint8_t *qh, int8_t *qb) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F);
+    const __m256i h = qh ? _mm256_loadu_si256((const __m256i *)qh) : _mm256_setzero_si256();
+    for (int c = 0; c < 4; c++) {
+        const __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
+        __m256i lo = _mm256_and_si256(v, low4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+        if (qh) {
+            const __m256i b1 = _mm256_set1_epi8((char)(1u << (2 * c))), b2 = _mm256_set1_epi8((char)(2u << (2 * c)));
+            lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(h, b1), b1), _mm256_set1_epi8(16)));
+            hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(h, b2), b2), _mm256_set1_epi8(16)));
+        }
+        _mm256_storeu_si256((__m256i *)(qb + 64 * c), lo);
+        _mm256_storeu_si256((__m256i *)(qb + 64 * c + 32), hi);
+    }
+}
+
+// mm_k's unpacking of one Q6_K super-block (ql[128], qh[64]) into the same 256 values (−32..31), 32 at a time: half n
+// takes ql[64n ..< 64n + 64] and qh[32n ..< 32n + 32]; element 128n + 32k + l combines a nibble of ql with bits
+// 2k, 2k + 1 of qh[32n + l].
+static ATTR void KFN(unpack_q6k_v)(const uint8_t *ql, const uint8_t *qh, int8_t *qb) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(0x30), off = _mm256_set1_epi8(32);
+    for (int n = 0; n < 2; n++) {
+        const __m256i a0 = _mm256_loadu_si256((const __m256i *)(ql + 64 * n));
+        const __m256i a1 = _mm256_loadu_si256((const __m256i *)(ql + 64 * n + 32));
+        const __m256i h = _mm256_loadu_si256((const __m256i *)(qh + 32 * n));
+        const __m256i v0 = _mm256_or_si256(_mm256_and_si256(a0, low4), _mm256_and_si256(_mm256_slli_epi16(h, 4), two));
+        const __m256i v1 = _mm256_or_si256(_mm256_and_si256(a1, low4), _mm256_and_si256(_mm256_slli_epi16(h, 2), two));
+        const __m256i v2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(a0, 4), low4), _mm256_and_si256(h, two));
+        const __m256i v3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(a1, 4), low4), _mm256_and_si256(_mm256_srli_epi16(h, 2), two));
+        _mm256_storeu_si256((__m256i *)(qb + 128 * n), _mm256_sub_epi8(v0, off));
+        _mm256_storeu_si256((__m256i *)(qb + 128 * n + 32), _mm256_sub_epi8(v1, off));
+        _mm256_storeu_si256((__m256i *)(qb + 128 * n + 64), _mm256_sub_epi8(v2, off));
+        _mm256_storeu_si256((__m256i *)(qb + 128 * n + 96), _mm256_sub_epi8(v3, off));
+    }
+}
+#endif
+
+#if CK_AVX2_VARIANT
 // One unpacked Q4_K/Q5_K/Q6_K row against four Q8_K activation rows: the same per-super-block integers as kdot_q4k /
 // kdot16 (exact, so computed here with the scales as int16 madd factors and each weight chunk and scale vector loaded
 // once for the four rows), then each output's float sum exactly as mm_k's one-row loop forms it, super-block by
@@ -423,13 +464,20 @@ static ATTR void KFN(mm_k)(int type, const uint8_t *w, size_t rb, int r0, int r1
                 for (int j = 0; j < 8; j++) KFN(scale_min_k4)(j, blk + 4, &sc[16 * s + j], &mn[16 * s + j]);
                 if (type == 12) {
                     const uint8_t *qs = blk + 16;
+#if CK_AVX2_VARIANT
+                    KFN(unpack_q4k_v)(qs, NULL, qb);
+#else
                     for (int c = 0; c < 4; c++)
                         for (int l = 0; l < 32; l++) {
                             qb[64 * c + l] = (int8_t)(qs[32 * c + l] & 0xF);
                             qb[64 * c + 32 + l] = (int8_t)(qs[32 * c + l] >> 4);
                         }
+#endif
                 } else {
                     const uint8_t *qh = blk + 16, *qs = blk + 48;
+#if CK_AVX2_VARIANT
+                    KFN(unpack_q4k_v)(qs, qh, qb);
+#else
                     for (int c = 0; c < 4; c++) {
                         const uint8_t u1 = (uint8_t)(1u << (2 * c)), u2 = (uint8_t)(2u << (2 * c));
                         for (int l = 0; l < 32; l++) {
@@ -437,6 +485,7 @@ static ATTR void KFN(mm_k)(int type, const uint8_t *w, size_t rb, int r0, int r1
                             qb[64 * c + 32 + l] = (int8_t)((qs[32 * c + l] >> 4) + ((qh[l] & u2) ? 16 : 0));
                         }
                     }
+#endif
                 }
             } else if (type == 10) {
                 // block_q2_K: u8 scales[16] (scale | min << 4), u8 qs[64], half d, half dmin; element 128h + 32l + b
@@ -465,6 +514,9 @@ static ATTR void KFN(mm_k)(int type, const uint8_t *w, size_t rb, int r0, int r1
                 const int8_t *scales = (const int8_t *)(blk + 192);
                 d[s] = KFN(h2f)(blk + 208);
                 for (int j = 0; j < 16; j++) sc[16 * s + j] = scales[j];
+#if CK_AVX2_VARIANT
+                KFN(unpack_q6k_v)(ql, qh, qb);
+#else
                 for (int n = 0; n < 2; n++)
                     for (int l = 0; l < 32; l++) {
                         const uint8_t a0 = ql[64 * n + l], a1 = ql[64 * n + 32 + l], h = qh[32 * n + l];
@@ -473,6 +525,7 @@ static ATTR void KFN(mm_k)(int type, const uint8_t *w, size_t rb, int r0, int r1
                         qb[128 * n + l + 64] = (int8_t)(((a0 >> 4) | (((h >> 4) & 3) << 4)) - 32);
                         qb[128 * n + l + 96] = (int8_t)(((a1 >> 4) | (((h >> 6) & 3) << 4)) - 32);
                     }
+#endif
             }
         }
         int b = 0;
