@@ -72,4 +72,14 @@ void ck_row_kl(const double *source_exps, const float *s, const float *c, int64_
                double *weighted, double *csum, double *maxabs);
 /// The indices of the (up to) five largest values, largest first, ties to the lower index; returns how many.
 int ck_row_top5(const float *x, int64_t n, int64_t *best);
+
+/// Attention over an f16 KV cache (kvcache.c): ck_dot_f32 and ck_axpy_f32 with the key/value row in IEEE halves,
+/// widened exactly on load, in the same lanes and order, so on f16-exact values they give ck_dot_f32's and
+/// ck_axpy_f32's bits (llama.cpp keeps K and V in an F16 cache; GemmaEngine stores them so).
+float ck_dot_f32_f16(const float *q, const uint16_t *k, int64_t n);
+/// y += a * x for an f16 row x (see ck_dot_f32_f16).
+void ck_axpy_f32_f16(float *y, const uint16_t *x, float a, int64_t n);
+/// The portable variants of the two above whatever the CPU, so tests on an AVX2 machine check them too.
+float ck_dot_f32_f16_portable(const float *q, const uint16_t *k, int64_t n);
+void ck_axpy_f32_f16_portable(float *y, const uint16_t *x, float a, int64_t n);
 #endif

@@ -51,9 +51,9 @@ public final class GemmaEngine: @unchecked Sendable {
     public let options: EngineOptions
     /// Tokens in the KV cache; the next token is evaluated at this position.
     public private(set) var position: Int = 0
-    /// K and V per layer, `[contextLength][headCountKV * dim]` (values f16-rounded under llama.cpp numerics).
-    var keys: [UnsafeMutablePointer<Float>]
-    var values: [UnsafeMutablePointer<Float>]
+    /// K and V per layer, `[contextLength][headCountKV * dim]`: halves under llama.cpp numerics (the values are
+    /// f16-rounded, as llama.cpp's F16 cache holds them), floats without.
+    let kvCache: [KVCache]
     /// Keeps the GGUF mapping alive.
     let file: GGUFFile?
 
@@ -70,24 +70,21 @@ public final class GemmaEngine: @unchecked Sendable {
     }
 
     /// A model from already-built weights (e.g. `GemmaWeights(source:config:)` for float sources).
-    public init(config: GemmaConfig, weights: GemmaWeights, options: EngineOptions = EngineOptions(), file: GGUFFile? = nil) throws(KilnError) {
+    public convenience init(config: GemmaConfig, weights: GemmaWeights, options: EngineOptions = EngineOptions(), file: GGUFFile? = nil) throws(KilnError) {
+        try self.init(config: config, weights: weights, options: options, file: file,
+                      kvStorage: options.llamaCppNumerics ? .half : .float)
+    }
+
+    /// `kvStorage` overrides how the cache holds K and V (tests: `.float` under llama.cpp numerics holds the same
+    /// f16-exact values as floats, the storage before the F16 cache).
+    init(config: GemmaConfig, weights: GemmaWeights, options: EngineOptions, file: GGUFFile?, kvStorage: KVCache.Storage) throws(KilnError) {
         guard options.contextLength > 0 else { throw KilnError(.usage, "context length must be positive") }
         self.config = config
         self.weights = weights
         self.options = options
         self.file = file
-        let kv = options.contextLength * config.headCountKV
-        keys = (0 ..< config.layerCount).map { _ in
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: kv * config.headDim); p.initialize(repeating: 0, count: kv * config.headDim); return p
-        }
-        values = (0 ..< config.layerCount).map { _ in
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: kv * config.valueDim); p.initialize(repeating: 0, count: kv * config.valueDim); return p
-        }
-    }
-
-    deinit {
-        for p in keys { p.deallocate() }
-        for p in values { p.deallocate() }
+        let (k, v) = (config.headCountKV * config.headDim, config.headCountKV * config.valueDim)
+        kvCache = (0 ..< config.layerCount).map { _ in KVCache(capacity: options.contextLength, keyWidth: k, valueWidth: v, storage: kvStorage) }
     }
 
     /// Forgets every cached token.
@@ -261,10 +258,18 @@ public final class GemmaEngine: @unchecked Sendable {
     /// p_q − p_k ≥ window; scores soft-capped when the family caps them). Returns `[T][heads × valueDim]` (llama.cpp's
     /// `kqv_out`).
     public func attention(_ il: Int, q: [Float], k: [Float], v: [Float], positions: Range<Int>, bidirectional: Bool = false) -> [Float] {
+        let cache = kvCache[il]
+        cache.store(k: k, v: v, at: positions.lowerBound)
+        switch cache.rows {
+        case let .half(K, V): return attend(il, q: q, keys: K, values: V, positions: positions, bidirectional: bidirectional)
+        case let .float(K, V): return attend(il, q: q, keys: K, values: V, positions: positions, bidirectional: bidirectional)
+        }
+    }
+
+    /// `attention` over layer `il`'s cached rows `K`, `V` (halves or floats): `T × heads` jobs over the threads.
+    func attend<E: AttentionRowElement>(_ il: Int, q: [Float], keys K: UnsafeMutablePointer<E>, values V: UnsafeMutablePointer<E>,
+                                        positions: Range<Int>, bidirectional: Bool) -> [Float] {
         let c = config, T = positions.count, H = c.headCount, Hkv = c.headCountKV, hd = c.headDim, vd = c.valueDim
-        let K = keys[il], V = values[il]
-        k.withUnsafeBufferPointer { (K + positions.lowerBound * Hkv * hd).update(from: $0.baseAddress!, count: T * Hkv * hd) }
-        v.withUnsafeBufferPointer { (V + positions.lowerBound * Hkv * vd).update(from: $0.baseAddress!, count: T * Hkv * vd) }
         let sliding = c.isSliding(layer: il), window = c.slidingWindow
         let roundProbs = options.llamaCppNumerics, fast = options.path == .fast, cap = c.attentionLogitSoftcap ?? 0
         var out = [Float](repeating: 0, count: T * H * vd)
@@ -279,11 +284,11 @@ public final class GemmaEngine: @unchecked Sendable {
                 for job in range {
                     let t = job / H, h = job % H, kvh = h / group
                     let p = positions.lowerBound + t
-                    GemmaNumerics.attend(query: qp.p + (t * H + h) * hd, keys: kp.p + kvh * hd, values: vp.p + kvh * vd,
-                                         stride: Hkv, rows: (sliding ? max(0, p - window + 1) : 0) ... (bidirectional ? span - 1 : p),
-                                         headDim: hd, valueDim: vd,
-                                         scores: scores, simd: fast, roundProbabilities: roundProbs, softCap: cap,
-                                         into: op.p + (t * H + h) * vd)
+                    GemmaNumerics.attendRows(query: qp.p + (t * H + h) * hd, keys: kp.p + kvh * hd, values: vp.p + kvh * vd,
+                                             stride: Hkv, rows: (sliding ? max(0, p - window + 1) : 0) ... (bidirectional ? span - 1 : p),
+                                             headDim: hd, valueDim: vd,
+                                             scores: scores, simd: fast, roundProbabilities: roundProbs, scale: 1, softCap: cap,
+                                             into: op.p + (t * H + h) * vd)
                 }
             }
         } }
