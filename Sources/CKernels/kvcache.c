@@ -51,3 +51,11 @@ float ck_dot_f32_f16(const float *q, const uint16_t *k, int64_t n) { return KV_D
 void ck_axpy_f32_f16(float *y, const uint16_t *x, float a, int64_t n) { KV_DISPATCH(axpy_f32_f16, y, x, a, n); }
 float ck_dot_f32_f16_portable(const float *q, const uint16_t *k, int64_t n) { return kv_dot_f32_f16_generic(q, k, n); }
 void ck_axpy_f32_f16_portable(float *y, const uint16_t *x, float a, int64_t n) { kv_axpy_f32_f16_generic(y, x, a, n); }
+void ck_scores_group_f16(const float *q, int64_t qstride, int g, const uint16_t *k, int64_t kstride, int64_t lo, int64_t hi,
+                         int64_t n, float *scores, int64_t sstride) {
+    KV_DISPATCH(scores_group_f16, q, qstride, g, k, kstride, lo, hi, n, scores, sstride);
+}
+void ck_pv_group_f16(const float *p, int64_t pstride, int g, const uint16_t *v, int64_t vstride, int64_t lo, int64_t hi,
+                     int64_t n, float *out, int64_t ostride) {
+    KV_DISPATCH(pv_group_f16, p, pstride, g, v, vstride, lo, hi, n, out, ostride);
+}

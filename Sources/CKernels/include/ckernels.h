@@ -82,4 +82,12 @@ void ck_axpy_f32_f16(float *y, const uint16_t *x, float a, int64_t n);
 /// The portable variants of the two above whatever the CPU, so tests on an AVX2 machine check them too.
 float ck_dot_f32_f16_portable(const float *q, const uint16_t *k, int64_t n);
 void ck_axpy_f32_f16_portable(float *y, const uint16_t *x, float a, int64_t n);
+/// The query heads that share one KV head (rows q + h·qstride, h < g) against f16 key rows k + j·kstride, j in [lo, hi]:
+/// scores[h·sstride + j] = ck_dot_f32_f16 of the two rows, bit for bit; each key row is widened once for all g heads.
+void ck_scores_group_f16(const float *q, int64_t qstride, int g, const uint16_t *k, int64_t kstride, int64_t lo, int64_t hi,
+                         int64_t n, float *scores, int64_t sstride);
+/// out[h·ostride + i] += Σ_{j=lo..hi} p[h·pstride + j] · v[j·vstride + i] for h < g, with the bits of calling
+/// ck_axpy_f32_f16 for j = lo, lo+1, …, hi; the output columns stay in registers while the value rows stream past.
+void ck_pv_group_f16(const float *p, int64_t pstride, int g, const uint16_t *v, int64_t vstride, int64_t lo, int64_t hi,
+                     int64_t n, float *out, int64_t ostride);
 #endif

@@ -261,7 +261,9 @@ public final class GemmaEngine: @unchecked Sendable {
         let cache = kvCache[il]
         cache.store(k: k, v: v, at: positions.lowerBound)
         switch cache.rows {
-        case let .half(K, V): return attend(il, q: q, keys: K, values: V, positions: positions, bidirectional: bidirectional)
+        case let .half(K, V):
+            if options.path == .fast { return attendGrouped(il, q: q, keys: K, values: V, positions: positions, bidirectional: bidirectional) }
+            return attend(il, q: q, keys: K, values: V, positions: positions, bidirectional: bidirectional)
         case let .float(K, V): return attend(il, q: q, keys: K, values: V, positions: positions, bidirectional: bidirectional)
         }
     }
@@ -289,6 +291,43 @@ public final class GemmaEngine: @unchecked Sendable {
                                              headDim: hd, valueDim: vd,
                                              scores: scores, simd: fast, roundProbabilities: roundProbs, scale: 1, softCap: cap,
                                              into: op.p + (t * H + h) * vd)
+                }
+            }
+        } }
+        return out
+    }
+
+    /// `attend` on the fast path over an f16 cache with the query heads that share a KV head taken together
+    /// (`ck_scores_group_f16`, `GemmaNumerics.softmax` per head, `ck_pv_group_f16`): each key and value row is
+    /// widened once per group instead of once per head and the output stays in registers across the keys. Every head
+    /// gets exactly the operations `attend` gives it, so the bits are the same. Jobs are (token, KV head) pairs, or
+    /// single heads when those are too few to keep the threads busy (a decode step).
+    func attendGrouped(_ il: Int, q: [Float], keys K: UnsafeMutablePointer<UInt16>, values V: UnsafeMutablePointer<UInt16>,
+                       positions: Range<Int>, bidirectional: Bool) -> [Float] {
+        let c = config, T = positions.count, H = c.headCount, Hkv = c.headCountKV, hd = c.headDim, vd = c.valueDim
+        let sliding = c.isSliding(layer: il), window = c.slidingWindow, cap = c.attentionLogitSoftcap ?? 0
+        let group = H / Hkv, span = positions.upperBound
+        let heads = T * Hkv >= 2 * options.threads ? group : 1   // query heads per job
+        let jobsPerToken = H / heads
+        var out = [Float](repeating: 0, count: T * H * vd)
+        q.withUnsafeBufferPointer { qb in out.withUnsafeMutableBufferPointer { ob in
+            let qp = SendablePointer(UnsafeMutablePointer(mutating: qb.baseAddress!)), op = SendablePointer(ob.baseAddress!)
+            let kp = SendablePointer(K), vp = SendablePointer(V)
+            parallelRanges(T * jobsPerToken, threads: options.threads) { range in
+                let scores = UnsafeMutablePointer<Float>.allocate(capacity: heads * span)
+                defer { scores.deallocate() }
+                for job in range {
+                    let t = job / jobsPerToken, h0 = job % jobsPerToken * heads, kvh = h0 / group
+                    let p = positions.lowerBound + t
+                    let rows = (sliding ? max(0, p - window + 1) : 0) ... (bidirectional ? span - 1 : p)
+                    let qh = qp.p + (t * H + h0) * hd, oh = op.p + (t * H + h0) * vd
+                    ck_scores_group_f16(qh, Int64(hd), Int32(heads), kp.p + kvh * hd, Int64(Hkv * hd), Int64(rows.lowerBound),
+                                        Int64(rows.upperBound), Int64(hd), scores, Int64(span))
+                    for h in 0 ..< heads {
+                        GemmaNumerics.softmax(scores + h * span, rows, scale: 1, softCap: cap, roundProbabilities: options.llamaCppNumerics)
+                    }
+                    ck_pv_group_f16(scores, Int64(span), Int32(heads), vp.p + kvh * vd, Int64(Hkv * vd), Int64(rows.lowerBound),
+                                    Int64(rows.upperBound), Int64(vd), oh, Int64(vd))
                 }
             }
         } }

@@ -33,17 +33,15 @@ extension GemmaNumerics {
                    simd: simd, roundProbabilities: roundProbabilities, scale: scale, softCap: softCap, into: o)
     }
 
-    /// The body of both `attend`s, for rows of either element type.
-    static func attendRows<E: AttentionRowElement>(query q: UnsafePointer<Float>, keys: UnsafePointer<E>, values: UnsafePointer<E>,
-                                                   stride: Int, rows span: ClosedRange<Int>, headDim hd: Int, valueDim vd: Int,
-                                                   scores: UnsafeMutablePointer<Float>, simd: Bool, roundProbabilities: Bool,
-                                                   scale: Float, softCap: Float, into o: UnsafeMutablePointer<Float>) {
+    /// Raw scores `q·k` at `scores[span]` → probabilities, in place: each score times `scale` (when not 1), bent by
+    /// the soft-cap (when > 0), then softmax with the max subtracted, `expf`, the sum in double and one float
+    /// reciprocal, and (with `roundProbabilities`) f16 rounding. Shared by `attend` and the engine's grouped path.
+    static func softmax(_ scores: UnsafeMutablePointer<Float>, _ span: ClosedRange<Int>, scale: Float, softCap: Float,
+                        roundProbabilities: Bool) {
         var mx = -Float.infinity
         let inverseCap = softCap > 0 ? 1 / softCap : 0
         for j in span {
-            let kv = keys + j * stride * hd
-            var s: Float = 0
-            if simd { s = E.dot(q, kv, Int64(hd)) } else { for i in 0 ..< hd { s += q[i] * kv[i].widened } }
+            var s = scores[j]
             if scale != 1 { s *= scale }
             if softCap > 0 { s = tanhf(s * inverseCap) * softCap }
             scores[j] = s
@@ -58,6 +56,20 @@ extension GemmaNumerics {
         let inv = Float(1 / sum)
         for j in span { scores[j] *= inv }
         if roundProbabilities { ck_round_f16(scores + span.lowerBound, Int64(span.count)) }
+    }
+
+    /// The body of both `attend`s, for rows of either element type.
+    static func attendRows<E: AttentionRowElement>(query q: UnsafePointer<Float>, keys: UnsafePointer<E>, values: UnsafePointer<E>,
+                                                   stride: Int, rows span: ClosedRange<Int>, headDim hd: Int, valueDim vd: Int,
+                                                   scores: UnsafeMutablePointer<Float>, simd: Bool, roundProbabilities: Bool,
+                                                   scale: Float, softCap: Float, into o: UnsafeMutablePointer<Float>) {
+        for j in span {
+            let kv = keys + j * stride * hd
+            var s: Float = 0
+            if simd { s = E.dot(q, kv, Int64(hd)) } else { for i in 0 ..< hd { s += q[i] * kv[i].widened } }
+            scores[j] = s
+        }
+        softmax(scores, span, scale: scale, softCap: softCap, roundProbabilities: roundProbabilities)
         for j in span {
             let vv = values + j * stride * vd
             if simd { E.axpy(o, vv, scores[j], Int64(vd)) } else { for i in 0 ..< vd { o[i] += scores[j] * vv[i].widened } }
