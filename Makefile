@@ -1,5 +1,5 @@
 # Kiln — two set-up commands on a fresh Debian machine with Swift: `make demo` and `make test`.
-# Both install what is missing (apt: libzstd-dev, zlib1g-dev, libopenblas-dev, libstb-dev, pkg-config; python3 and python3-venv for the oracle
+# Both install what is missing (apt: libzstd-dev, zlib1g-dev, libopenblas-dev, libstb-dev, pkg-config, time (peak-RSS figures); python3 and python3-venv for the oracle
 # scripts that prepare the real-model tests),
 # build in release mode, then run. `make build` leaves the binaries in .build/release/.
 
@@ -7,7 +7,7 @@ SWIFT      ?= swift
 KILN_CACHE ?= $(HOME)/.cache/kiln
 export KILN_CACHE
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PKGS   := libzstd-dev zlib1g-dev libopenblas-dev libstb-dev pkg-config
+APT_PKGS   := libzstd-dev zlib1g-dev libopenblas-dev libstb-dev pkg-config time
 
 .PHONY: all deps build demo test bench fuzz clean
 

@@ -150,5 +150,35 @@ int main(void) {
                diff, total, types[c].exact ? "ggml_vec_dot" : "Kiln's one-row product");
         failed += diff;
     }
+    // F32 / F16 / BF16 weights in register tiles (sgemm_nt): every batched output against the one-row product (whose
+    // dot_f32 order the engine's F16 goldens check against llama.cpp; a self-agreement check of the tiling).
+    {
+        const int ftypes[] = {0, 1, 30};
+        const char *fnames[] = {"F32", "F16", "BF16"};
+        float *fw = malloc(sizeof(float) * R * BN), *fx = malloc(sizeof(float) * B * BN);
+        uint16_t *hw = malloc(2 * (size_t)R * BN), *hx = malloc(2 * (size_t)B * BN);
+        for (int c = 0; c < 3; c++) {
+            int diff = 0;
+            for (int i = 0; i < R * BN; i++) fw[i] = (float)((uniform() * 2 - 1) * 0.05);
+            for (int i = 0; i < B * BN; i++) fx[i] = (float)((uniform() * 2 - 1) * 3);
+            const void *wp = fw, *xp = fx;
+            size_t es = 4;
+            if (ftypes[c] == 1) { ck_f32_to_f16(fw, hw, R * BN); ck_f32_to_f16(fx, hx, B * BN); wp = hw; xp = hx; es = 2; }
+            if (ftypes[c] == 30) { ck_f32_to_bf16(fw, hw, R * BN); ck_f32_to_bf16(fx, hx, B * BN); wp = hw; xp = hx; es = 2; }
+            const int cuts[] = {0, 5, 6, 13};
+            for (int k = 0; k < 3; k++)
+                ck_matmul(ftypes[c], wp, BN * es, R, cuts[k], cuts[k + 1], BN, xp, BN * es, B, bout, R);
+            for (int r = 0; r < R; r++)
+                for (int b = 0; b < B; b++) {
+                    float one;
+                    ck_matmul(ftypes[c], (const uint8_t *)wp + (size_t)r * BN * es, BN * es, 1, 0, 1, BN,
+                              (const uint8_t *)xp + (size_t)b * BN * es, BN * es, 1, &one, 1);
+                    diff += memcmp(&one, &bout[b * R + r], sizeof(float)) != 0;
+                }
+            printf("%s batched (%d rows x %d activation rows): %d of %d outputs differ from Kiln's one-row product\n",
+                   fnames[c], R, B, diff, R * B);
+            failed += diff;
+        }
+    }
     return failed ? 1 : 0;
 }

@@ -563,35 +563,39 @@ static ATTR void KFN(mm_k)(int type, const uint8_t *w, size_t rb, int r0, int r1
     free(q); free(d); free(sc);
 }
 
-static ATTR void KFN(mm_f32)(const uint8_t *w, size_t rb, int r0, int r1, int ncols, const uint8_t *act, size_t ab,
-                              int batch, float *out, int ldo) {
-    for (int r = r0; r < r1; r++)
-        for (int b = 0; b < batch; b++)
-            out[(size_t)b * ldo + r] = KFN(dot_f32)((const float *)(w + (size_t)r * rb), (const float *)(act + (size_t)b * ab), ncols);
-}
+static ATTR void KFN(sgemm_nt)(const float *x, int64_t m, const float *w, int64_t n, int64_t k, float *y, int64_t ldy);
 
-static ATTR void KFN(mm_f16)(const uint8_t *w, size_t rb, int r0, int r1, int ncols, const uint8_t *act, size_t ab,
-                              int batch, float *out, int ldo) {
-    float *wf = malloc(sizeof(float) * (size_t)ncols);
-    float *af = malloc(sizeof(float) * (size_t)ncols * (size_t)batch);
-    for (int b = 0; b < batch; b++) KFN(f16_to_f32)((const uint16_t *)(act + (size_t)b * ab), af + (size_t)b * ncols, ncols);
-    for (int r = r0; r < r1; r++) {
-        KFN(f16_to_f32)((const uint16_t *)(w + (size_t)r * rb), wf, ncols);
-        for (int b = 0; b < batch; b++) out[(size_t)b * ldo + r] = KFN(dot_f32)(wf, af + (size_t)b * ncols, ncols);
+// F32 / F16 / BF16 weights: every output is dot_f32 of the weight row and the activation row (the activation row
+// widened exactly to float first), computed by sgemm_nt in register tiles (it gives each element dot_f32's bits), the
+// half and bfloat16 weights widened a panel of rows at a time.
+#ifndef CK_FLOAT_PANEL
+#define CK_FLOAT_PANEL 32
+#endif
+static ATTR void KFN(mm_float)(int wtype, const uint8_t *w, size_t rb, int r0, int r1, int ncols, const uint8_t *act,
+                                size_t ab, int batch, float *out, int ldo) {
+    if (wtype == 0 && ab == (size_t)ncols * 4 && rb == (size_t)ncols * 4) {
+        KFN(sgemm_nt)((const float *)act, batch, (const float *)(w + (size_t)r0 * rb), r1 - r0, ncols, out + r0, ldo);
+        return;
     }
-    free(wf); free(af);
-}
-
-// BF16 weights against BF16 activations (ggml-cpu's vec_dot_type for BF16): both widened to float exactly,
-// products summed in float like the F16 path.
-static ATTR void KFN(mm_bf16)(const uint8_t *w, size_t rb, int r0, int r1, int ncols, const uint8_t *act, size_t ab,
-                               int batch, float *out, int ldo) {
-    float *wf = malloc(sizeof(float) * (size_t)ncols);
+    float *wf = malloc(sizeof(float) * (size_t)ncols * CK_FLOAT_PANEL);
     float *af = malloc(sizeof(float) * (size_t)ncols * (size_t)batch);
-    for (int b = 0; b < batch; b++) ck_bf16_to_f32_soft((const uint16_t *)(act + (size_t)b * ab), af + (size_t)b * ncols, ncols);
-    for (int r = r0; r < r1; r++) {
-        ck_bf16_to_f32_soft((const uint16_t *)(w + (size_t)r * rb), wf, ncols);
-        for (int b = 0; b < batch; b++) out[(size_t)b * ldo + r] = KFN(dot_f32)(wf, af + (size_t)b * ncols, ncols);
+    for (int b = 0; b < batch; b++) {
+        const uint8_t *ar = act + (size_t)b * ab;
+        float *dst = af + (size_t)b * ncols;
+        if (wtype == 1) KFN(f16_to_f32)((const uint16_t *)ar, dst, ncols);
+        else if (wtype == 30) ck_bf16_to_f32_soft((const uint16_t *)ar, dst, ncols);
+        else memcpy(dst, ar, sizeof(float) * (size_t)ncols);
+    }
+    for (int r = r0; r < r1; r += CK_FLOAT_PANEL) {
+        const int rows = r1 - r < CK_FLOAT_PANEL ? r1 - r : CK_FLOAT_PANEL;
+        for (int k = 0; k < rows; k++) {
+            const uint8_t *wr = w + (size_t)(r + k) * rb;
+            float *dst = wf + (size_t)k * ncols;
+            if (wtype == 1) KFN(f16_to_f32)((const uint16_t *)wr, dst, ncols);
+            else if (wtype == 30) ck_bf16_to_f32_soft((const uint16_t *)wr, dst, ncols);
+            else memcpy(dst, wr, sizeof(float) * (size_t)ncols);
+        }
+        KFN(sgemm_nt)(af, batch, wf, rows, ncols, out + r, ldo);
     }
     free(wf); free(af);
 }
@@ -599,9 +603,7 @@ static ATTR void KFN(mm_bf16)(const uint8_t *w, size_t rb, int r0, int r1, int n
 static ATTR void KFN(matmul)(int wtype, const void *w, size_t rb, int nrows, int r0, int r1, int ncols, const void *act,
                               size_t ab, int batch, float *out, int ldo) {
     switch (wtype) {
-    case 0: KFN(mm_f32)(w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
-    case 1: KFN(mm_f16)(w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
-    case 30: KFN(mm_bf16)(w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
+    case 0: case 1: case 30: KFN(mm_float)(wtype, w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
 #if CK_AVX2_VARIANT
     case 2: case 6: case 8: KFN(mm_q8_family)(wtype, w, rb, nrows, r0, r1, ncols, act, ab, batch, out, ldo); break;
 #else
