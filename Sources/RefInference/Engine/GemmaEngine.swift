@@ -25,14 +25,18 @@ public struct EngineOptions: Sendable, Equatable {
     public var llamaCppNumerics: Bool
     /// Prompt tokens per forward pass (each weight row is reused across the batch).
     public var batchSize: Int
+    /// Copy a GGUF's weight matrices into 2 MB pages instead of reading them from the file mapping (`HugePageWeights`:
+    /// faster token-by-token decoding, the same bits, the same resident memory).
+    public var hugePageWeights: Bool
 
     public init(threads: Int = 1, contextLength: Int = 2048, path: ComputePath = .fast, llamaCppNumerics: Bool = true,
-                batchSize: Int = 64) {
+                batchSize: Int = 64, hugePageWeights: Bool = true) {
         self.threads = max(1, threads)
         self.contextLength = contextLength
         self.path = path
         self.llamaCppNumerics = path == .fast ? true : llamaCppNumerics
         self.batchSize = max(1, batchSize)
+        self.hugePageWeights = hugePageWeights
     }
 
     var matMulMode: MatMulMode {
@@ -61,7 +65,8 @@ public final class GemmaEngine: @unchecked Sendable {
     public convenience init(gguf file: GGUFFile, options: EngineOptions = EngineOptions()) throws(KilnError) {
         let embd = try file.tensorInfo(named: GGUFTensorName.tokenEmbedding)
         let config = try GemmaConfig(metadata: file.metadata, vocabularySize: embd.ne.count > 1 ? embd.ne[1] : 0, file: file.path)
-        try self.init(config: config, weights: try GemmaWeights(gguf: file, config: config), options: options, file: file)
+        try self.init(config: config, weights: try GemmaWeights(gguf: file, config: config, hugePages: options.hugePageWeights),
+                      options: options, file: file)
     }
 
     /// Opens `path` as GGUF.

@@ -29,9 +29,13 @@ public struct GemmaWeights: Sendable {
     public var outputNorm: [Float]
     public var layers: [GemmaLayerWeights]
 
-    /// Views into a GGUF file's blocks (nothing is dequantized except the small F32 norm vectors).
-    public init(gguf file: GGUFFile, config: GemmaConfig) throws(KilnError) {
-        try self.init(config: config, matrix: file.weightMatrix, vector: file.floatVector,
+    /// Views into a GGUF file's blocks (nothing is dequantized except the small F32 norm vectors); with `hugePages`
+    /// the matrices' blocks are first copied into memory backed by 2 MB pages (`HugePageWeights`), unchanged.
+    public init(gguf file: GGUFFile, config: GemmaConfig, hugePages: Bool = false) throws(KilnError) {
+        let arena = hugePages ? HugePageWeights(bytes: file.mapped.count - file.dataOffset) : nil
+        try self.init(config: config, matrix: { (name, rows, columns) throws(KilnError) in
+                          try file.weightMatrix(name, rows: rows, columns: columns, copyingInto: arena)
+                      }, vector: file.floatVector,
                       hasOutput: (try? file.tensorInfo(named: GGUFTensorName.output)) != nil)
     }
 
@@ -116,12 +120,21 @@ extension TensorSource {
 extension GGUFFile {
     /// Tensor `name` as a `rows × columns` weight matrix computing on the file's blocks (ggml `ne = [columns, rows]`).
     public func weightMatrix(_ name: String, rows: Int, columns: Int) throws(KilnError) -> any WeightMatrix {
+        try weightMatrix(name, rows: rows, columns: columns, copyingInto: nil)
+    }
+
+    /// `weightMatrix(_:rows:columns:)` over a copy of the blocks in `arena` when one is given (and has room).
+    func weightMatrix(_ name: String, rows: Int, columns: Int, copyingInto arena: HugePageWeights?) throws(KilnError) -> any WeightMatrix {
         let i = try tensorInfo(named: name)
         guard i.ne.count >= 2, i.ne[0] == columns, i.ne[1] == rows, i.ne.dropFirst(2).allSatisfy({ $0 == 1 }) else {
             throw KilnError(.invalid, "shape \(i.ne) (ne order) where [\(columns), \(rows)] was expected", file: path, tensor: name)
         }
         do {
-            return try QuantizedWeightMatrix(type: i.type, rows: rows, columns: columns, bytes: data(of: i), owner: self, name: name)
+            let view = data(of: i)
+            if let arena, let copy = arena.copy(view, from: mapped) {
+                return try QuantizedWeightMatrix(type: i.type, rows: rows, columns: columns, bytes: copy, owner: arena, name: name)
+            }
+            return try QuantizedWeightMatrix(type: i.type, rows: rows, columns: columns, bytes: view, owner: self, name: name)
         } catch { throw error.inFile(path) }
     }
 
