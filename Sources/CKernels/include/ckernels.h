@@ -90,4 +90,7 @@ void ck_scores_group_f16(const float *q, int64_t qstride, int g, const uint16_t 
 /// ck_axpy_f32_f16 for j = lo, lo+1, …, hi; the output columns stay in registers while the value rows stream past.
 void ck_pv_group_f16(const float *p, int64_t pstride, int g, const uint16_t *v, int64_t vstride, int64_t lo, int64_t hi,
                      int64_t n, float *out, int64_t ostride);
+/// glibc only (a no-op elsewhere): keep up to `trim_threshold` bytes of freed memory instead of returning it to the
+/// kernel, and serve allocations below `mmap_threshold` from the heap instead of fresh mappings (mallopt).
+void ck_tune_malloc(size_t trim_threshold, size_t mmap_threshold);
 #endif

@@ -88,6 +88,7 @@ public final class GemmaEngine: @unchecked Sendable {
         self.weights = weights
         self.options = options
         self.file = file
+        _ = MallocTuning.applied
         let (k, v) = (config.headCountKV * config.headDim, config.headCountKV * config.valueDim)
         kvCache = (0 ..< config.layerCount).map { _ in KVCache(capacity: options.contextLength, keyWidth: k, valueWidth: v, storage: kvStorage) }
     }
