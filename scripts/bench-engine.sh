@@ -73,8 +73,12 @@ for m in $BENCH_MODELS; do
     *) echo "bench-engine: unknown model '$m' (q4km, q4_0, q8_0, f16)" >&2; exit 1 ;;
   esac
 done
-# Conversions of other keys (older convert binaries) go once unused for a week.
-find "$cache" -maxdepth 1 -name 'bench-engine-*' -mtime +7 -exec rm -rf {} + 2>/dev/null || true
+# Conversions of other keys (older convert binaries, ~1 GB each) go: all but the most recent other one, and that one
+# once unused for a week (as prepare-real-model.sh prunes its entries).
+mapfile -t others < <(ls -1dt "$cache"/bench-engine-* 2>/dev/null | grep -vx "${dir:-/nonexistent}" || true)
+for i in "${!others[@]}"; do
+  if [ "$i" -gt 0 ] || [ -n "$(find "${others[$i]}" -maxdepth 0 -mtime +7 2>/dev/null)" ]; then rm -rf "${others[$i]}"; fi
+done
 if [ -n "${BENCH_PREPARE_ONLY:-}" ]; then
   for m in $BENCH_MODELS; do echo "$m ${path[$m]}"; done
   exit 0

@@ -18,14 +18,20 @@ py="$cache/venv/bin/python"
 convert="$here/../.build/release/convert"
 log() { echo "prepare: $*" >&2; }
 
-# Marks the entry `keep` as used and removes the entries matching `pattern` that no run has used for a week (other
-# checkouts of the project may share the cache and use other keys, so recent ones stay).
+# Marks the entry `keep` as used and removes the other entries matching `pattern` that no run has used for a week,
+# and all but the two most recently used of them (other checkouts of the project may share the cache and use other
+# keys, so recent ones stay; but every rebuilt `convert` makes a new 2.7 GB variants entry, and keeping a week of them
+# filled a 250 GB disk in one working day).
 prune() {
-  local keep="$1" e
+  local keep="$1" e n=0
   touch "$keep"
-  for e in "$cache"/$2; do
-    if [ "$e" != "$keep" ] && [ -n "$(find "$e" -maxdepth 0 -mtime +7 2>/dev/null)" ]; then
-      log "removing $e (unused for a week)"; rm -rf "$e"
+  local entries=()
+  mapfile -t entries < <(ls -1dt "$cache"/$2 2>/dev/null)
+  for e in "${entries[@]}"; do
+    [ "$e" = "$keep" ] && continue
+    n=$((n + 1))
+    if [ "$n" -gt 2 ] || [ -n "$(find "$e" -maxdepth 0 -mtime +7 2>/dev/null)" ]; then
+      log "removing $e (not among the two most recent other keys, or unused for a week)"; rm -rf "$e"
     fi
   done
 }
