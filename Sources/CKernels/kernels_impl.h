@@ -404,6 +404,18 @@ static ATTR void KFN(unpack_q6k_v)(const uint8_t *ql, const uint8_t *qh, int8_t 
 }
 #endif
 
+// What super-block s adds to a Q4_K/Q5_K/Q6_K output given its exact integer Σ sc·q·a `sumi`: d_w·d_a·sumi, less
+// (Q4_K/Q5_K) dmin_w·d_a·Σ m·bsums over the activation block `ablk` (the one place mm_k's float epilogue is written).
+static ATTR inline float KFN(k_superblock_term)(int type, int s, int sumi, const float *d, const float *dmin, const int *mn,
+                                                 const uint8_t *ablk) {
+    float ad; memcpy(&ad, ablk, 4);
+    if (type == 14) return (d[s] * ad) * (float)sumi;
+    int16_t bs[16]; memcpy(bs, ablk + 260, 32);
+    int summ = 0;
+    for (int j = 0; j < 8; j++) summ += mn[16 * s + j] * (bs[2 * j] + bs[2 * j + 1]);
+    return (d[s] * ad) * (float)sumi - (dmin[s] * ad) * (float)summ;
+}
+
 #if CK_AVX2_VARIANT
 // One unpacked Q4_K/Q5_K/Q6_K row against four Q8_K activation rows: the same per-super-block integers as kdot_q4k /
 // kdot16 (exact, so computed here with the scales as int16 madd factors and each weight chunk and scale vector loaded
@@ -426,19 +438,8 @@ static ATTR void KFN(mm_k_row_x4)(int type, const int8_t *q, const float *d, con
                 acc[n] = _mm256_add_epi32(acc[n], _mm256_madd_epi16(_mm256_maddubs_epi16(ax, type == 14 ? _mm256_sign_epi8(y, x) : y), scv));
             }
         }
-        for (int n = 0; n < 4; n++) {
-            const uint8_t *ablk = act + (size_t)n * ab + 292 * (size_t)s;
-            float ad; memcpy(&ad, ablk, 4);
-            const int sumi = KFN(hsum8)(acc[n]);
-            if (type == 14) {
-                sum[n] += (d[s] * ad) * (float)sumi;
-            } else {
-                int16_t bs[16]; memcpy(bs, ablk + 260, 32);
-                int summ = 0;
-                for (int j = 0; j < 8; j++) summ += mn[16 * s + j] * (bs[2 * j] + bs[2 * j + 1]);
-                sum[n] += (d[s] * ad) * (float)sumi - (dmin[s] * ad) * (float)summ;
-            }
-        }
+        for (int n = 0; n < 4; n++)
+            sum[n] += KFN(k_superblock_term)(type, s, KFN(hsum8)(acc[n]), d, dmin, mn, act + (size_t)n * ab + 292 * (size_t)s);
     }
     for (int n = 0; n < 4; n++) out[(size_t)n * ldo] = sum[n];
 }
@@ -543,19 +544,9 @@ static ATTR void KFN(mm_k)(int type, const uint8_t *w, size_t rb, int r0, int r1
             float sum = 0;
             for (int s = 0; s < ns; s++) {
                 const uint8_t *ablk = a + 292 * s;
-                const int8_t *aq = (const int8_t *)(ablk + 4);
-                float ad; memcpy(&ad, ablk, 4);
-                const int8_t *qb = q + 256 * s;
-                if (type == 14) {
-                    const int sumi = KFN(kdot16)(qb, aq, sc + 16 * s);
-                    sum += (d[s] * ad) * (float)sumi;
-                } else {
-                    int16_t bs[16]; memcpy(bs, ablk + 260, 32);
-                    const int sumi = KFN(kdot_q4k)(qb, aq, sc + 16 * s);
-                    int summ = 0;
-                    for (int j = 0; j < 8; j++) summ += mn[16 * s + j] * (bs[2 * j] + bs[2 * j + 1]);
-                    sum += (d[s] * ad) * (float)sumi - (dmin[s] * ad) * (float)summ;
-                }
+                const int8_t *aq = (const int8_t *)(ablk + 4), *qb = q + 256 * s;
+                const int sumi = type == 14 ? KFN(kdot16)(qb, aq, sc + 16 * s) : KFN(kdot_q4k)(qb, aq, sc + 16 * s);
+                sum += KFN(k_superblock_term)(type, s, sumi, d, dmin, mn, ablk);
             }
             out[(size_t)b * ldo + r] = sum;
         }

@@ -43,10 +43,10 @@ static ATTR void KFN(unpack_row_v)(int type, const uint8_t *wr, int nb, int8_t *
     }
 }
 
-// The float scale of every activation block: da[b·nb + i] = d of block i of activation row b.
-static ATTR void KFN(activation_scales)(const uint8_t *act, size_t ab, size_t astride, int batch, int nb, float *da) {
+// The float scale of every Q8_0 activation block: da[b·nb + i] = d of block i of activation row b.
+static ATTR void KFN(activation_scales)(const uint8_t *act, size_t ab, int batch, int nb, float *da) {
     for (int b = 0; b < batch; b++)
-        for (int i = 0; i < nb; i++) da[(size_t)b * nb + i] = KFN(h2f)(act + (size_t)b * ab + astride * i);
+        for (int i = 0; i < nb; i++) da[(size_t)b * nb + i] = KFN(h2f)(act + (size_t)b * ab + 34 * (size_t)i);
 }
 
 // Q4_0 as llama.cpp computes it after repacking the tensor to block_q4_0x8 (AVX2, rows a multiple of 8:
@@ -171,7 +171,7 @@ static ATTR void KFN(mm_q8_family)(int type, const uint8_t *w, size_t rb, int nr
     float *da = malloc(sizeof(float) * (size_t)batch * nb);
     int8_t *q = malloc((size_t)8 * ncols);
     float *dw = malloc(sizeof(float) * 16 * (size_t)nb);  // 8 rows' scales, and 8 more for the repacked path
-    KFN(activation_scales)(act, ab, 34, batch, nb, da);
+    KFN(activation_scales)(act, ab, batch, nb, da);
     int r = r0;
     if (type == 2 && nrows % 8 == 0) {
         int *asum = malloc(sizeof(int) * (size_t)batch * nb);

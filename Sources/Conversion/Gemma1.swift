@@ -57,15 +57,10 @@ public struct Gemma1: Architecture {
     /// `vocabularySize` (the tokenizer's token count) trims padded embedding rows (Kaggle's Flax embedding has 256,128
     /// rows for 256,000 tokens).
     public init(source: any TensorSource, vocabularySize: Int?) throws {
-        let names = try GemmaText.Names.require(source, family: "Gemma 1")
+        let open = try GemmaText.Opening<HFTextConfig>(source: source, vocabularySize: vocabularySize, family: "Gemma 1", needs: "head size")
+        let (names, hf, shape) = (open.names, open.hf, open.shape)
         self.names = names
         layout = names.layout
-        let configDirectory = GemmaText.configDirectory(source.path)
-        let hf = layout == .huggingFace ? try HFTextConfig.read(directory: configDirectory) : nil
-        if layout == .huggingFace && hf == nil {
-            throw KilnError(.notFound, "an HF Gemma 1 checkpoint needs its config.json (head size)", file: source.path)
-        }
-        let shape = try GemmaText.Shape(source: source, names: names, vocabularySize: vocabularySize, headDim: hf?.headDim, family: "Gemma 1")
         self.shape = shape
         let outputs = GemmaText.outputTensors(shape, names: names, queryKeyNorms: false, postNorms: false)
         let known = Gemma1.sizeTable.first { $0.layers == shape.layers && $0.embedding == shape.embedding }
@@ -105,7 +100,7 @@ extension Gemma1 {
     /// converter reads it (through transformers' `GemmaConfig`, so an absent key takes its default).
     ///
     /// Sources: transformers `models/gemma/configuration_gemma.py` (defaults), llama.cpp `conversion/gemma.py`.
-    struct HFTextConfig: Equatable {
+    struct HFTextConfig: Equatable, GemmaText.HFConfigReading {
         var contextLength = 8192
         var headDim = 256
         var rmsEpsilon: Float = 1e-6

@@ -72,15 +72,11 @@ public struct Gemma2: Architecture {
     /// `vocabularySize` (the tokenizer's token count) trims padded embedding rows: Kaggle's Flax embedding has 256,128
     /// rows for 256,000 tokens, and the HF release (what llama.cpp's converter reads) stores only the 256,000.
     public init(source: any TensorSource, vocabularySize: Int?) throws {
-        let names = try GemmaText.Names.require(source, family: "Gemma 2")
+        let open = try GemmaText.Opening<HFTextConfig>(source: source, vocabularySize: vocabularySize, family: "Gemma 2",
+                                                       needs: "head size, window, soft-caps")
+        let (names, hf, shape, configDirectory) = (open.names, open.hf, open.shape, open.configDirectory)
         self.names = names
         layout = names.layout
-        let configDirectory = GemmaText.configDirectory(source.path)
-        let hf = layout == .huggingFace ? try HFTextConfig.read(directory: configDirectory) : nil
-        if layout == .huggingFace && hf == nil {
-            throw KilnError(.notFound, "an HF Gemma 2 checkpoint needs its config.json (head size, window, soft-caps)", file: source.path)
-        }
-        let shape = try GemmaText.Shape(source: source, names: names, vocabularySize: vocabularySize, headDim: hf?.headDim, family: "Gemma 2")
         self.shape = shape
         let known = Gemma2.sizeTable.first { $0.layers == shape.layers && $0.embedding == shape.embedding }
         let outputs = GemmaText.outputTensors(shape, names: names, queryKeyNorms: false)
@@ -144,7 +140,7 @@ extension Gemma2 {
     ///
     /// Sources: transformers `models/gemma2/configuration_gemma2.py` (defaults), llama.cpp `conversion/gemma.py`
     /// (`Gemma2Model.set_gguf_parameters`).
-    struct HFTextConfig: Equatable {
+    struct HFTextConfig: Equatable, GemmaText.HFConfigReading {
         var contextLength = 8192
         var slidingWindow = 4096
         var headDim = 256

@@ -270,6 +270,33 @@ enum GemmaText {
         FileIdentity.isDirectory(path) ? path : (path as NSString).deletingLastPathComponent
     }
 
+    /// What a family's HF `config.json` reader must provide for `open`.
+    protocol HFConfigReading {
+        var headDim: Int { get }
+        /// Nil when the directory holds no `config.json`.
+        static func read(directory: String) throws(KilnError) -> Self?
+    }
+
+    /// The start every Gemma 1 / Gemma 2 converter shares: the source's names, its HF config (required for an HF
+    /// layout, whose head size only `config.json` gives; `needs` says what else the family takes from it) and the
+    /// shape read from the tensors.
+    struct Opening<HF: HFConfigReading> {
+        let names: Names
+        let configDirectory: String
+        let hf: HF?
+        let shape: Shape
+
+        init(source: any TensorSource, vocabularySize: Int?, family: String, needs: String) throws {
+            names = try Names.require(source, family: family)
+            configDirectory = GemmaText.configDirectory(source.path)
+            hf = names.layout == .huggingFace ? try HF.read(directory: configDirectory) : nil
+            if names.layout == .huggingFace && hf == nil {
+                throw KilnError(.notFound, "an HF \(family) checkpoint needs its config.json (\(needs))", file: source.path)
+            }
+            shape = try Shape(source: source, names: names, vocabularySize: vocabularySize, headDim: hf?.headDim, family: family)
+        }
+    }
+
     /// Source tensor names for both checkpoint layouts; the only place Gemma's Flax and HF text names are spelled.
     struct Names: Sendable {
         enum LayerNorm { case preAttention, postAttention, preFFW, postFFW }
