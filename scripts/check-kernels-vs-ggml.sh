@@ -13,6 +13,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 opt=-O2; [ "${KILN_CK_O0:-}" = 1 ] && opt=-O0
 ${CC:-clang} $opt -c -ISources/CKernels/include Sources/CKernels/kernels.c -o "$tmp/kernels.o"
-${CC:-clang} -O2 -ISources/CKernels/include scripts/ggml_kernel_check.c "$tmp/kernels.o" -L"$lib" -lggml-cpu -lggml-base \
+${CC:-clang} $opt -c -ISources/CKernels/include Sources/CKernels/repack_q4_0x8.c -o "$tmp/repack.o"
+${CC:-clang} -O2 -ISources/CKernels/include scripts/ggml_kernel_check.c "$tmp/kernels.o" "$tmp/repack.o" -L"$lib" -lggml-cpu -lggml-base \
   -Wl,-rpath,"$lib" -lm -o "$tmp/check"
 "$tmp/check"

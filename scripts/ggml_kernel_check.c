@@ -39,6 +39,7 @@ void ggml_vec_dot_q3_K_q8_K(int, float *, size_t, const void *, size_t, const vo
 void ggml_vec_dot_q4_K_q8_K(int, float *, size_t, const void *, size_t, const void *, size_t, int);
 void ggml_vec_dot_q5_K_q8_K(int, float *, size_t, const void *, size_t, const void *, size_t, int);
 void ggml_vec_dot_q6_K_q8_K(int, float *, size_t, const void *, size_t, const void *, size_t, int);
+void ggml_gemv_q4_0_8x8_q8_0(int n, float *s, size_t bs, const void *vx, const void *vy, int nr, int nc);
 
 static uint64_t state = 88172645463325252ull;
 static double uniform(void) {  // xorshift64, [0, 1)
@@ -121,9 +122,9 @@ int main(void) {
     // summation order is not vec_dot's, Kiln's own one-row product instead (a self-agreement check: the one-row path
     // is checked against llama.cpp by the engine's golden tests). R is not a multiple of 8, so Q4_0 takes its vec_dot
     // path as llama.cpp does for such a tensor (the repacked path of tensors with a multiple of 8 rows is checked
-    // against llama.cpp by EngineTinyModelTests' bit-exact logits). B < 8 keeps Q2_K/Q3_K on their vec_dot path.
+    // against ggml's own repacked gemv below, and by EngineTinyModelTests' bit-exact logits). B < 8 keeps Q2_K/Q3_K on their vec_dot path.
     enum { R = 13, B = 7, BN = 1024 };
-    float *bw = malloc(sizeof(float) * R * BN), *bx = malloc(sizeof(float) * B * BN), *bout = malloc(sizeof(float) * R * B);
+    float *bw = malloc(sizeof(float) * 16 * BN), *bx = malloc(sizeof(float) * B * BN), *bout = malloc(sizeof(float) * 16 * B);  // 16: the repacked Q4_0 check's rows
     uint8_t *bwq = malloc((size_t)R * BN * 2), *bact = malloc((size_t)B * BN * 2);  // 2 bytes per value covers every type
     for (size_t c = 0; c < sizeof types / sizeof types[0]; c++) {
         const int nb = BN / types[c].block, wrow = nb * types[c].bytes, arow = nb * acts[types[c].act].bytes;
@@ -149,6 +150,51 @@ int main(void) {
         printf("%s batched (%d rows x %d activation rows): %d of %d outputs differ from %s\n", types[c].name, R, B,
                diff, total, types[c].exact ? "ggml_vec_dot" : "Kiln's one-row product");
         failed += diff;
+    }
+    // Q4_0 tensors of a multiple of 8 rows, which llama.cpp repacks to block_q4_0x8 and multiplies with
+    // ggml_gemv_q4_0_8x8_q8_0 / ggml_gemm_q4_0_8x8_q8_0, and Kiln repacks to its own layout (ck_repack_q4_0x8) for
+    // ck_matmul(CK_Q4_0_X8): 16 rows × 7 activation rows, split unevenly (cuts inside an 8-row group take the
+    // row-by-row edge path), every output against ggml's gemv of that activation row on ggml's own layout (built here
+    // as repack.cpp's make_block_q4_0x8 lays it out: the eight rows' d, then 8-byte pieces of their qs taken row after
+    // row, each byte xor 0x88). The unpacked-back rows must equal the stored ones byte for byte.
+    {
+        enum { R8 = 16 };
+        const int nb = BN / 32, wrow = nb * 18, arow = nb * 34;
+        uint8_t *ours8 = malloc((size_t)R8 * wrow), *theirs8 = malloc((size_t)R8 * wrow), *back = malloc((size_t)wrow);
+        int diff = 0, total = 0, unpack_diff = 0;
+        for (int t = 0; t < 40; t++) {
+            for (int i = 0; i < R8 * BN; i++) bw[i] = (float)((uniform() * 2 - 1) * 0.05);
+            for (int i = 0; i < B * BN; i++) bx[i] = (float)((uniform() * 2 - 1) * (uniform() < 0.1 ? 20 : 1));
+            uint8_t *q = malloc((size_t)R8 * wrow);
+            for (int r = 0; r < R8; r++) quantize_row_q4_0_ref(bw + r * BN, q + (size_t)r * wrow, BN);
+            for (int b = 0; b < B; b++) quantize_row_q8_0(bx + b * BN, bact + (size_t)b * arow, BN);
+            ck_repack_q4_0x8(q, (size_t)wrow, R8, BN, ours8);
+            for (int r = 0; r < R8; r++) {
+                ck_unrepack_q4_0x8_row(ours8, BN, r, back);
+                unpack_diff += memcmp(back, q + (size_t)r * wrow, (size_t)wrow) != 0;
+            }
+            for (int g = 0; g < R8 / 8; g++)
+                for (int i = 0; i < nb; i++) {
+                    uint8_t *out = theirs8 + ((size_t)g * nb + i) * 144;
+                    for (int k = 0; k < 8; k++) memcpy(out + 2 * k, q + (size_t)(8 * g + k) * wrow + 18 * i, 2);
+                    for (int j = 0; j < 16; j++)
+                        for (int e = 0; e < 8; e++)
+                            out[16 + 8 * j + e] = q[(size_t)(8 * g + j % 8) * wrow + 18 * i + 2 + (j / 8) * 8 + e] ^ 0x88;
+                }
+            const int cuts[] = {0, 5, 8, 16};
+            for (int k = 0; k < 3; k++)
+                ck_matmul(CK_Q4_0_X8, ours8, (size_t)wrow, R8, cuts[k], cuts[k + 1], BN, bact, (size_t)arow, B, bout, R8);
+            for (int b = 0; b < B; b++) {
+                float theirs[R8];
+                ggml_gemv_q4_0_8x8_q8_0(BN, theirs, R8, theirs8, bact + (size_t)b * arow, 1, R8);
+                for (int r = 0; r < R8; r++) { diff += memcmp(&theirs[r], &bout[b * R8 + r], sizeof(float)) != 0; total++; }
+            }
+            free(q);
+        }
+        printf("Q4_0 repacked (%d rows x %d activation rows): %d of %d outputs differ from ggml_gemv_q4_0_8x8_q8_0; "
+               "%d rows differ after unpacking\n", R8, B, diff, total, unpack_diff);
+        failed += diff + unpack_diff;
+        free(ours8); free(theirs8); free(back);
     }
     // F32 / F16 / BF16 weights in register tiles (sgemm_nt): every batched output against the one-row product (whose
     // dot_f32 order the engine's F16 goldens check against llama.cpp; a self-agreement check of the tiling).

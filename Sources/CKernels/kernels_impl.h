@@ -299,6 +299,7 @@ static ATTR float KFN(dot_k16_tiled)(const int8_t *q, const float *d, const floa
 
 #if CK_AVX2_VARIANT
 #include "tiles_impl.h"
+#include "q4_0x8_impl.h"
 #endif
 
 #if !CK_AVX2_VARIANT
@@ -591,6 +592,20 @@ static ATTR void KFN(mm_float)(int wtype, const uint8_t *w, size_t rb, int r0, i
     free(wf); free(af);
 }
 
+#if !CK_AVX2_VARIANT
+// A repacked Q4_0 tensor (ck_repack_q4_0x8) row by row, each unpacked back to stored blocks for mm_legacy.
+static ATTR void KFN(mm_q4_0x8_rows)(const uint8_t *w, int r0, int r1, int ncols, const uint8_t *act, size_t ab, int batch,
+                                      float *out, int ldo) {
+    const size_t rb = 18 * (size_t)(ncols / 32);
+    uint8_t *row = malloc(rb);
+    for (int r = r0; r < r1; r++) {
+        ck_unrepack_q4_0x8_row(w, ncols, r, row);
+        KFN(mm_legacy)(2, row, rb, 0, 1, ncols, act, ab, batch, out + r, ldo);
+    }
+    free(row);
+}
+#endif
+
 static ATTR void KFN(matmul)(int wtype, const void *w, size_t rb, int nrows, int r0, int r1, int ncols, const void *act,
                               size_t ab, int batch, float *out, int ldo) {
     switch (wtype) {
@@ -602,6 +617,11 @@ static ATTR void KFN(matmul)(int wtype, const void *w, size_t rb, int nrows, int
     case 2: case 6: KFN(mm_legacy)(wtype, w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
 #endif
     case 3: case 7: KFN(mm_legacy)(wtype, w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
+#if CK_AVX2_VARIANT
+    case CK_Q4_0_X8: KFN(mm_q4_0x8)(w, r0, r1, ncols, act, ab, batch, out, ldo); break;
+#else
+    case CK_Q4_0_X8: KFN(mm_q4_0x8_rows)(w, r0, r1, ncols, act, ab, batch, out, ldo); break;
+#endif
     case 10: case 11: case 12: case 13: case 14: KFN(mm_k)(wtype, w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
     default: break;
     }

@@ -1,3 +1,4 @@
+import CKernels
 import GGUFWriter
 import KilnTestSupport
 @testable import RefInference
@@ -20,7 +21,8 @@ import Testing
         #expect(copied.map(\.bitPattern) == mapped.map(\.bitPattern))
     }
 
-    /// Every matrix of a copied model lives in the arena, byte for byte the file's blocks.
+    /// Every matrix of a copied model lives in the arena, byte for byte the file's blocks (Q4_0 matrices of a multiple
+    /// of 8 rows interleaved, `QuantizedLayout.q4_0x8`, and unpacked back here).
     @Test func everyMatrixIsCopiedUnchanged() throws {
         let file = try GGUFFile(path: Fixtures.path("engine/tiny-gemma3.gguf"))
         let embd = try file.tensorInfo(named: GGUFTensorName.tokenEmbedding)
@@ -29,14 +31,21 @@ import Testing
         let mapped = try GemmaWeights(gguf: file, config: config, hugePages: false)
         func bytes(_ w: any WeightMatrix) -> [UInt8] {
             let q = w as! QuantizedWeightMatrix
-            return Array(UnsafeRawBufferPointer(start: q.base, count: q.rowBytes * q.rows))
+            return (0 ..< q.rows).flatMap { r in q.withStoredRow(r) { Array($0) } }
         }
+        func interleaved(_ w: any WeightMatrix) -> Bool { (w as! QuantizedWeightMatrix).layout == .q4_0x8 }
         func isArena(_ w: any WeightMatrix) -> Bool { (w as! QuantizedWeightMatrix).owner is HugePageWeights }
         let pairs = zip([copied.tokenEmbedding] + copied.layers.flatMap { [$0.q, $0.k, $0.v, $0.output, $0.gate, $0.up, $0.down] },
                         [mapped.tokenEmbedding] + mapped.layers.flatMap { [$0.q, $0.k, $0.v, $0.output, $0.gate, $0.up, $0.down] })
+        var repacked = 0
         for (c, m) in pairs {
             #expect(isArena(c) && !isArena(m))
             #expect(bytes(c) == bytes(m))
+            let q = c as! QuantizedWeightMatrix
+            #expect(interleaved(c) == QuantizedWeightMatrix.interleaves(type: q.type, rows: q.rows, columns: q.columns))
+            #expect(!interleaved(m))
+            repacked += interleaved(c) ? 1 : 0
         }
+        #expect(ck_uses_avx2() == 0 || repacked > 0, "the fixture has Q4_0 matrices of a multiple of 8 rows")
     }
 }

@@ -5,10 +5,13 @@ import Testing
 /// The repacked Q4_0 product computes eight rows at once (one lane each) on AVX2; a row's result must not depend on
 /// whether it was computed in a group of eight or alone (threads split rows at any boundary). Self-agreement by design:
 /// the grouped path's agreement with llama.cpp itself is EngineTinyModelTests' bit-exact logits and
-/// scripts/check-kernels-vs-ggml.sh.
+/// scripts/check-kernels-vs-ggml.sh. The same holds for the tensor repacked to Kiln's interleaved layout
+/// (`ck_repack_q4_0x8`, what the engine multiplies on AVX2), which must also give the stored rows' bits and unpack back
+/// to them byte for byte (scripts/check-kernels-vs-ggml.sh checks that product against ggml_gemv_q4_0_8x8_q8_0 itself).
 struct KernelRowGroupingTests {
-    @Test func q4_0RowsAreTheSameAloneOrInGroupsOfEight() {
-        let rows = 24, cols = 256, batch = 3, blocks = cols / 32
+    @Test(arguments: [1, 3, 6])
+    func q4_0RowsAreTheSameAloneOrInGroupsOfEight(batch: Int) {
+        let rows = 24, cols = 256, blocks = cols / 32
         var rng = SplitMix64(seed: 7)
         // block_q4_0: f16 scale + 16 bytes of nibbles.
         var w = [UInt8](repeating: 0, count: rows * blocks * 18)
@@ -26,11 +29,13 @@ struct KernelRowGroupingTests {
                 ck_quantize_q8_0(xb.baseAddress! + b * cols, ab.baseAddress! + b * blocks * 34, Int64(cols))
             } }
         }
-        func run(_ ranges: [Range<Int>]) -> [Float] {
+        var packed = [UInt8](repeating: 0, count: w.count)
+        ck_repack_q4_0x8(w, blocks * 18, Int32(rows), Int32(cols), &packed)
+        func run(_ ranges: [Range<Int>], repacked: Bool = false) -> [Float] {
             var out = [Float](repeating: .nan, count: batch * rows)
             for r in ranges {
-                w.withUnsafeBytes { wb in act.withUnsafeBytes { ab in out.withUnsafeMutableBufferPointer { ob in
-                    ck_matmul(2, wb.baseAddress!, blocks * 18, Int32(rows), Int32(r.lowerBound), Int32(r.upperBound), Int32(cols),
+                (repacked ? packed : w).withUnsafeBytes { wb in act.withUnsafeBytes { ab in out.withUnsafeMutableBufferPointer { ob in
+                    ck_matmul(repacked ? CK_Q4_0_X8 : 2, wb.baseAddress!, blocks * 18, Int32(rows), Int32(r.lowerBound), Int32(r.upperBound), Int32(cols),
                               ab.baseAddress!, blocks * 34, Int32(batch), ob.baseAddress!, Int32(rows))
                 } } }
             }
@@ -42,5 +47,15 @@ struct KernelRowGroupingTests {
         #expect(grouped.map(\.bitPattern) == alone.map(\.bitPattern))
         #expect(unaligned.map(\.bitPattern) == alone.map(\.bitPattern))
         #expect(!grouped.contains { $0.isNaN })
+        do {   // on the portable kernels too (row by row, unpacked back)
+            for ranges in [[0 ..< rows], (0 ..< rows).map { $0 ..< $0 + 1 }, [0 ..< 3, 3 ..< 13, 13 ..< rows]] {
+                #expect(run(ranges, repacked: true).map(\.bitPattern) == alone.map(\.bitPattern))
+            }
+        }
+        var row = [UInt8](repeating: 0, count: blocks * 18)
+        for r in 0 ..< rows {
+            ck_unrepack_q4_0x8_row(packed, Int32(cols), Int32(r), &row)
+            #expect(row == Array(w[r * blocks * 18 ..< (r + 1) * blocks * 18]))
+        }
     }
 }

@@ -42,6 +42,16 @@ void ck_round_bf16(float *x, int64_t n);
 void ck_matmul(int wtype, const void *w, size_t row_bytes, int nrows, int r0, int r1, int ncols,
                const void *act, size_t act_bytes, int batch, float *out, int ldo);
 
+/// ck_matmul's weight type for Q4_0 tensors repacked by ck_repack_q4_0x8 (not a ggml type id).
+#define CK_Q4_0_X8 1002
+/// A Q4_0 tensor of `nrows` rows (a multiple of 8) rewritten in place-sized storage (the same byte count) with each
+/// group of eight rows interleaved block by block (layout in repack_q4_0x8.c), the role of llama.cpp's block_q4_0x8
+/// repacking (ggml-cpu/repack.cpp) with Kiln's own byte order: ck_matmul(CK_Q4_0_X8, ...) reads eight rows' blocks
+/// from one 144-byte stretch and computes exactly what ck_matmul(Q4_0, ...) computes on the stored rows.
+void ck_repack_q4_0x8(const void *src, size_t row_bytes, int nrows, int ncols, void *dst);
+/// Row `r` of a ck_repack_q4_0x8 tensor back as ggml block_q4_0s (ncols / 32 · 18 bytes into `row`).
+void ck_unrepack_q4_0x8_row(const void *packed, int ncols, int r, void *row);
+
 /// Plain float dot product (8 partial sums).
 float ck_dot_f32(const float *a, const float *b, int64_t n);
 /// y += a * x.

@@ -131,6 +131,11 @@ extension GGUFFile {
         }
         do {
             let view = data(of: i)
+            if let arena, QuantizedWeightMatrix.interleaves(type: i.type, rows: rows, columns: columns),
+               view.count == rows / 8 * columns / 32 * 144, let copy = arena.repackQ4_0x8(view, columns: columns, from: mapped) {
+                return try QuantizedWeightMatrix(type: i.type, rows: rows, columns: columns, bytes: copy, owner: arena, name: name,
+                                                 layout: .q4_0x8)
+            }
             if let arena, let copy = arena.copy(view, from: mapped) {
                 return try QuantizedWeightMatrix(type: i.type, rows: rows, columns: columns, bytes: copy, owner: arena, name: name)
             }

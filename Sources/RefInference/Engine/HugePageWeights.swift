@@ -1,3 +1,4 @@
+import CKernels
 import GGUFWriter
 import KilnCore
 #if canImport(Glibc)
@@ -11,7 +12,9 @@ import Glibc
 /// machine the 262k-row output product of the 270M model takes 18.5 ms per token read in place and 12.8 ms from
 /// 2 MB pages (Q4_0; Q8_0 alike). llama.cpp's CPU backend likewise copies the tensors it repacks into its own buffers.
 /// The copied ranges of the mapping are released as they are copied, so the resident set does not grow: the
-/// weights are resident once, here instead of in the mapping. Not thread-safe while it is being filled.
+/// weights are resident once, here instead of in the mapping. Q4_0 tensors are rewritten on the way in to the
+/// interleaved layout their fastest kernel reads (`repackQ4_0x8`), as llama.cpp repacks them to block_q4_0x8.
+/// Not thread-safe while it is being filled.
 final class HugePageWeights: @unchecked Sendable {
     private let base: UnsafeMutableRawPointer
     private let capacity: Int
@@ -34,13 +37,29 @@ final class HugePageWeights: @unchecked Sendable {
     /// A copy of `view` (a view into `file`'s mapping) in this region, copied 16 MB at a time, each piece released from
     /// the mapping once copied; nil when the region is full.
     func copy(_ view: UnsafeRawBufferPointer, from file: MappedFile) -> UnsafeRawBufferPointer? {
+        place(view, from: file, unit: 1) { src, dst, n in dst.copyMemory(from: src, byteCount: n) }
+    }
+
+    /// `view`, a Q4_0 tensor of `columns`-element rows whose row count is a multiple of 8, rewritten here in
+    /// `ck_repack_q4_0x8`'s interleaved layout (the same size); nil when the region is full.
+    func repackQ4_0x8(_ view: UnsafeRawBufferPointer, columns: Int, from file: MappedFile) -> UnsafeRawBufferPointer? {
+        let rowBytes = columns / 32 * 18
+        return place(view, from: file, unit: 8 * rowBytes) { src, dst, n in
+            ck_repack_q4_0x8(src, rowBytes, Int32(n / rowBytes), Int32(columns), dst)
+        }
+    }
+
+    /// Writes `view` into the region with `write(source, destination, byteCount)` in pieces of about 16 MB (whole
+    /// `unit`s), releasing each piece from the mapping once written.
+    private func place(_ view: UnsafeRawBufferPointer, from file: MappedFile, unit: Int,
+                       write: (UnsafeRawPointer, UnsafeMutableRawPointer, Int) -> Void) -> UnsafeRawBufferPointer? {
         let start = (used + 63) / 64 * 64
-        guard let src = view.baseAddress, start + view.count <= capacity else { return nil }
-        let piece = 16 << 20
+        guard let src = view.baseAddress, start + view.count <= capacity, unit > 0, view.count % unit == 0 else { return nil }
+        let piece = max(1, (16 << 20) / unit) * unit
         var done = 0
         while done < view.count {
             let n = min(piece, view.count - done)
-            (base + start + done).copyMemory(from: src + done, byteCount: n)
+            write(src + done, base + start + done, n)
             file.releasePages(of: UnsafeRawBufferPointer(start: src + done, count: n))
             done += n
         }

@@ -131,6 +131,14 @@ enum ActivationRounding {
     }
 }
 
+/// How a `QuantizedWeightMatrix` holds its blocks.
+public enum QuantizedLayout: Sendable, Equatable {
+    /// Row after row, as GGUF stores them.
+    case rows
+    /// Q4_0 in groups of eight rows interleaved block by block (`ck_repack_q4_0x8`), the same bytes rearranged.
+    case q4_0x8
+}
+
 /// A weight matrix computed directly on GGUF blocks (any QuantCore type), typically a view into a memory mapping.
 public struct QuantizedWeightMatrix: WeightMatrix, @unchecked Sendable {
     public let rows: Int
@@ -138,11 +146,14 @@ public struct QuantizedWeightMatrix: WeightMatrix, @unchecked Sendable {
     public let type: GGMLType
     let base: UnsafeRawPointer
     let rowBytes: Int
+    /// How the blocks are arranged in `base`.
+    let layout: QuantizedLayout
     /// Keeps the mapping alive.
     let owner: AnyObject?
 
-    /// `bytes` holds `rows` rows of `columns` elements of `type` (ggml `ne = [columns, rows]`).
-    public init(type: GGMLType, rows: Int, columns: Int, bytes: UnsafeRawBufferPointer, owner: AnyObject?, name: String = "") throws(KilnError) {
+    /// `bytes` holds `rows` rows of `columns` elements of `type` (ggml `ne = [columns, rows]`), arranged as `layout` says.
+    public init(type: GGMLType, rows: Int, columns: Int, bytes: UnsafeRawBufferPointer, owner: AnyObject?, name: String = "",
+                layout: QuantizedLayout = .rows) throws(KilnError) {
         guard Quantizer.canDequantize(ElementType(ggml: type)) else {
             throw KilnError(.unsupported, "the engine cannot compute with \(type.name) weights", tensor: name)
         }
@@ -161,8 +172,18 @@ public struct QuantizedWeightMatrix: WeightMatrix, @unchecked Sendable {
         self.columns = columns
         self.type = type
         self.base = p
+        guard layout == .rows || Self.interleaves(type: type, rows: rows, columns: columns) else {
+            throw KilnError(.invalid, "\(rows)×\(columns) \(type.name) cannot be held eight rows interleaved", tensor: name)
+        }
         self.rowBytes = rb
+        self.layout = layout
         self.owner = owner
+    }
+
+    /// Whether a tensor can be held as `.q4_0x8`: Q4_0 with a multiple of 8 rows, the tensors llama.cpp repacks to
+    /// block_q4_0x8 on an AVX2 machine (`ggml_repack_get_optimal_repack_type`), and only where Kiln's AVX2 kernel runs.
+    public static func interleaves(type: GGMLType, rows: Int, columns: Int) -> Bool {
+        type == .q4_0 && rows % 8 == 0 && ck_uses_avx2() != 0
     }
 
     public var typeName: String { type.name }
@@ -207,7 +228,7 @@ public struct QuantizedWeightMatrix: WeightMatrix, @unchecked Sendable {
 
     public func multiply(_ input: PreparedActivations, rows range: Range<Int>, into y: UnsafeMutablePointer<Float>, ldo: Int) {
         if input.kernelReady {
-            ck_matmul(type.id, base, rowBytes, Int32(rows), Int32(range.lowerBound), Int32(range.upperBound), Int32(columns),
+            ck_matmul(layout == .q4_0x8 ? CK_Q4_0_X8 : type.id, base, rowBytes, Int32(rows), Int32(range.lowerBound), Int32(range.upperBound), Int32(columns),
                       input.storage, input.rowBytes, Int32(input.batch), y, Int32(ldo))
             return
         }
@@ -263,8 +284,18 @@ public struct QuantizedWeightMatrix: WeightMatrix, @unchecked Sendable {
     }
 
     public func copyRow(_ r: Int, into out: UnsafeMutablePointer<Float>) {
-        try! Quantizer.dequantize(ElementType(ggml: type), UnsafeRawBufferPointer(start: base + r * rowBytes, count: rowBytes),
-                                  count: columns, into: UnsafeMutableBufferPointer(start: out, count: columns))
+        withStoredRow(r) { row in
+            try! Quantizer.dequantize(ElementType(ggml: type), row, count: columns, into: UnsafeMutableBufferPointer(start: out, count: columns))
+        }
+    }
+
+    /// Row `r`'s blocks as GGUF stores them (unpacked back from an interleaved layout into a scratch row).
+    func withStoredRow<R>(_ r: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        guard layout == .q4_0x8 else { return body(UnsafeRawBufferPointer(start: base + r * rowBytes, count: rowBytes)) }
+        let row = UnsafeMutableRawPointer.allocate(byteCount: rowBytes, alignment: 16)
+        defer { row.deallocate() }
+        ck_unrepack_q4_0x8_row(base, Int32(columns), Int32(r), row)
+        return body(UnsafeRawBufferPointer(start: row, count: rowBytes))
     }
 }
 

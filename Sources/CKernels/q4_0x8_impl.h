@@ -1,0 +1,79 @@
+// Q4_0 tensors repacked by ck_repack_q4_0x8 (layout in repack_q4_0x8.c) against Q8_0 activations, AVX2 only
+// (included by kernels_impl.h in its AVX2 variant). Each output is computed with dot_blocks_seq8u's operations in its
+// order — the exact integer Σq·a − 8·Σa of each block, then acc = fma((float)sum, d_w·d_a, acc) block after block — so
+// results keep the bits of the stored-row path (mm_q8_family), which is llama.cpp's repacked Q4_0 path. What changes is
+// how the integer sums are formed: the eight rows' values for four elements sit side by side in one vector, so a
+// multiply-add against those four activation bytes broadcast gives each row's partial sum in its own lane.
+
+// N activation rows (a compile-time constant at each call) × the eight rows of group-blocks `g` (nb of them).
+static ATTR inline __attribute__((always_inline)) void KFN(x8_tile)(const uint8_t *g, int nb, const uint8_t *act, size_t ab,
+                                                                     const int *asum, const float *da, int n, float *out, int ldo) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+    __m256 acc[4];
+    for (int k = 0; k < n; k++) acc[k] = _mm256_setzero_ps();
+    for (int i = 0; i < nb; i++) {
+        const uint8_t *blk = g + 144 * (size_t)i;
+        const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)blk));
+        __m256i w[8];
+        for (int v = 0; v < 4; v++) {
+            const __m256i x = _mm256_loadu_si256((const __m256i *)(blk + 16 + 32 * v));
+            w[2 * v] = _mm256_and_si256(x, m4);
+            w[2 * v + 1] = _mm256_and_si256(_mm256_srli_epi16(x, 4), m4);
+        }
+        for (int k = 0; k < n; k++) {
+            // Vector c pairs with activation bytes 4c..4c+3. Each 16-bit lane adds two products of at most
+            // 15·128, and eight lanes' sums stay below 2^15, so the 16-bit sums are exact.
+            const uint8_t *a = act + (size_t)k * ab + 34 * (size_t)i + 2;
+            __m256i s = _mm256_setzero_si256();
+            for (int c = 0; c < 8; c++) {
+                int32_t a4; memcpy(&a4, a + 4 * c, 4);
+                s = _mm256_add_epi16(s, _mm256_maddubs_epi16(w[c], _mm256_set1_epi32(a4)));
+            }
+            const __m256i sums = _mm256_sub_epi32(_mm256_madd_epi16(s, ones), _mm256_set1_epi32(8 * asum[(size_t)k * nb + i]));
+            const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(da[(size_t)k * nb + i]));
+            acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), d, acc[k]);
+        }
+    }
+    for (int k = 0; k < n; k++) _mm256_storeu_ps(out + (size_t)k * ldo, acc[k]);
+}
+
+// Row r of a repacked tensor on its own, unpacked back to stored blocks: dot_blocks_seq for every activation row.
+static ATTR void KFN(x8_row)(const uint8_t *w, int r, int ncols, const uint8_t *act, size_t ab, int batch, float *out,
+                              int ldo) {
+    const int nb = ncols / 32;
+    uint8_t *row = malloc(18 * (size_t)nb);
+    int8_t *q = malloc((size_t)ncols);
+    float *dw = malloc(sizeof(float) * (size_t)nb);
+    ck_unrepack_q4_0x8_row(w, ncols, r, row);
+    KFN(unpack_row_v)(2, row, nb, q, dw, 8);
+    for (int b = 0; b < batch; b++) out[(size_t)b * ldo + r] = KFN(dot_blocks_seq)(q, dw, act + (size_t)b * ab, nb);
+    free(row); free(q); free(dw);
+}
+
+// Rows [r0, r1) of a repacked tensor for every activation row. Eight-row groups inside the range take x8_tile; rows
+// of a group cut by the range are unpacked back and take dot_blocks_seq, as the stored-row path does.
+static ATTR void KFN(mm_q4_0x8)(const uint8_t *w, int r0, int r1, int ncols, const uint8_t *act, size_t ab, int batch,
+                                 float *out, int ldo) {
+    const int nb = ncols / 32;
+    float *da = malloc(sizeof(float) * (size_t)batch * nb);
+    int *asum = malloc(sizeof(int) * (size_t)batch * nb);
+    KFN(activation_scales)(act, ab, batch, nb, da);
+    KFN(activation_sums)(act, ab, batch, nb, asum);
+    const size_t group = 144 * (size_t)nb;
+    int r = r0;
+    for (; r < r1 && (r % 8 != 0 || r + 8 > r1); r++) KFN(x8_row)(w, r, ncols, act, ab, batch, out, ldo);
+    for (; r + 8 <= r1; r += 8) {
+        const uint8_t *g = w + (size_t)(r / 8) * group;
+        int b = 0;
+        for (; b + 4 <= batch; b += 4)
+            KFN(x8_tile)(g, nb, act + (size_t)b * ab, ab, asum + (size_t)b * nb, da + (size_t)b * nb, 4, out + (size_t)b * ldo + r, ldo);
+        switch (batch - b) {
+        case 3: KFN(x8_tile)(g, nb, act + (size_t)b * ab, ab, asum + (size_t)b * nb, da + (size_t)b * nb, 3, out + (size_t)b * ldo + r, ldo); break;
+        case 2: KFN(x8_tile)(g, nb, act + (size_t)b * ab, ab, asum + (size_t)b * nb, da + (size_t)b * nb, 2, out + (size_t)b * ldo + r, ldo); break;
+        case 1: KFN(x8_tile)(g, nb, act + (size_t)b * ab, ab, asum + (size_t)b * nb, da + (size_t)b * nb, 1, out + (size_t)b * ldo + r, ldo); break;
+        default: break;
+        }
+    }
+    for (; r < r1; r++) KFN(x8_row)(w, r, ncols, act, ab, batch, out, ldo);
+    free(da); free(asum);
+}
