@@ -100,6 +100,12 @@ void ck_scores_group_f16(const float *q, int64_t qstride, int g, const uint16_t 
 /// ck_axpy_f32_f16 for j = lo, lo+1, …, hi; the output columns stay in registers while the value rows stream past.
 void ck_pv_group_f16(const float *p, int64_t pstride, int g, const uint16_t *v, int64_t vstride, int64_t lo, int64_t hi,
                      int64_t n, float *out, int64_t ostride);
+/// A job of the engine's persistent worker threads (thread_pool.c): fn(ctx, i) for every i < n, i = 0 on the calling
+/// thread, the others on workers that spin between jobs and sleep when idle. Returns 1 once every index has run, or 0
+/// without running any when the pool is busy with another caller's job (or n exceeds 256 or threads cannot start):
+/// the caller then runs the work another way.
+typedef void (*ck_pool_task)(void *ctx, int index);
+int ck_pool_run(int n, ck_pool_task fn, void *ctx);
 /// glibc only (a no-op elsewhere): keep up to `trim_threshold` bytes of freed memory instead of returning it to the
 /// kernel, and serve allocations below `mmap_threshold` from the heap instead of fresh mappings (mallopt).
 void ck_tune_malloc(size_t trim_threshold, size_t mmap_threshold);

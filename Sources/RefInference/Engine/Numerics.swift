@@ -64,13 +64,29 @@ func parallelAttention(q: [Float], k: [Float], v: [Float], into out: inout [Floa
     } } }
 }
 
-/// Splits `0..<n` into `threads` contiguous ranges and runs them concurrently (inline when one thread).
+/// Splits `0..<n` into `threads` contiguous ranges and runs them concurrently (inline when one thread): on the
+/// engine's persistent workers (`ck_pool_run`), or through `concurrentPerform` when those are busy with another
+/// caller. The ranges are the same either way.
 func parallelRanges(_ n: Int, threads: Int, align: Int = 1, _ body: @Sendable (Range<Int>) -> Void) {
     let t = max(1, min(threads, n / max(align, 1)))
     if t <= 1 { body(0 ..< n); return }
     let units = (n + align - 1) / align
-    DispatchQueue.concurrentPerform(iterations: t) { i in
+    let part = { @Sendable (i: Int) in
         let lo = min(n, units * i / t * align), hi = min(n, units * (i + 1) / t * align)
         if lo < hi { body(lo ..< hi) }
+    }
+    if !WorkerPool.run(t, part) { DispatchQueue.concurrentPerform(iterations: t, execute: part) }
+}
+
+/// Swift's side of `ck_pool_run`: passes a closure through the C job's context pointer.
+enum WorkerPool {
+    /// `body(i)` for every i < n on the pool's threads; false (nothing run) when the pool is busy.
+    static func run(_ n: Int, _ body: (Int) -> Void) -> Bool {
+        withoutActuallyEscaping(body) { body in
+            var job = body
+            return withUnsafeMutablePointer(to: &job) { p in
+                ck_pool_run(Int32(n), { ctx, i in ctx!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(i)) }, p) != 0
+            }
+        }
     }
 }
