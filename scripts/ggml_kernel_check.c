@@ -117,14 +117,14 @@ int main(void) {
     }
 
     // Batched products: R weight rows × B activation rows in one ck_matmul call, its rows split unevenly as threads
-    // split them, so the AVX2 register tiles (4 rows × 3 activation rows; K-quants 1 row × 4) and their edges are all
-    // exercised. Every output must equal ggml_vec_dot of its row and activation row; for Q4_K/Q5_K/Q6_K, whose
+    // split them, so the AVX2 register tiles (2 rows × 3 activation rows, Q5_0/Q8_0 eight rows at once (mm_lanes8) in
+    // the range of 15 rows; K-quants 1 row × 4) and their edges are all exercised. Every output must equal ggml_vec_dot of its row and activation row; for Q4_K/Q5_K/Q6_K, whose
     // summation order is not vec_dot's, Kiln's own one-row product instead (a self-agreement check: the one-row path
     // is checked against llama.cpp by the engine's golden tests). R is not a multiple of 8, so Q4_0 takes its vec_dot
     // path as llama.cpp does for such a tensor (the repacked path of tensors with a multiple of 8 rows is checked
     // against ggml's own repacked gemv below, and by EngineTinyModelTests' bit-exact logits). B < 8 keeps Q2_K/Q3_K on their vec_dot path.
-    enum { R = 13, B = 7, BN = 1024 };
-    float *bw = malloc(sizeof(float) * 16 * BN), *bx = malloc(sizeof(float) * B * BN), *bout = malloc(sizeof(float) * 16 * B);  // 16: the repacked Q4_0 check's rows
+    enum { R = 21, B = 7, BN = 1024 };
+    float *bw = malloc(sizeof(float) * R * BN), *bx = malloc(sizeof(float) * B * BN), *bout = malloc(sizeof(float) * R * B);
     uint8_t *bwq = malloc((size_t)R * BN * 2), *bact = malloc((size_t)B * BN * 2);  // 2 bytes per value covers every type
     for (size_t c = 0; c < sizeof types / sizeof types[0]; c++) {
         const int nb = BN / types[c].block, wrow = nb * types[c].bytes, arow = nb * acts[types[c].act].bytes;
@@ -134,7 +134,7 @@ int main(void) {
             for (int i = 0; i < B * BN; i++) bx[i] = (float)((uniform() * 2 - 1) * (uniform() < 0.1 ? 20 : 1));
             for (int r = 0; r < R; r++) types[c].quant(bw + r * BN, bwq + (size_t)r * wrow, BN);
             for (int b = 0; b < B; b++) acts[types[c].act].ggml(bx + b * BN, bact + (size_t)b * arow, BN);
-            const int cuts[] = {0, 5, 6, 13};
+            const int cuts[] = {0, 5, 6, 21};
             for (int k = 0; k < 3; k++)
                 ck_matmul(types[c].type, bwq, (size_t)wrow, R, cuts[k], cuts[k + 1], BN, bact, (size_t)arow, B, bout, R);
             for (int r = 0; r < R; r++)
@@ -211,7 +211,7 @@ int main(void) {
             size_t es = 4;
             if (ftypes[c] == 1) { ck_f32_to_f16(fw, hw, R * BN); ck_f32_to_f16(fx, hx, B * BN); wp = hw; xp = hx; es = 2; }
             if (ftypes[c] == 30) { ck_f32_to_bf16(fw, hw, R * BN); ck_f32_to_bf16(fx, hx, B * BN); wp = hw; xp = hx; es = 2; }
-            const int cuts[] = {0, 5, 6, 13};
+            const int cuts[] = {0, 5, 6, 21};
             for (int k = 0; k < 3; k++)
                 ck_matmul(ftypes[c], wp, BN * es, R, cuts[k], cuts[k + 1], BN, xp, BN * es, B, bout, R);
             for (int r = 0; r < R; r++)

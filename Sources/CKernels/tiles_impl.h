@@ -162,6 +162,106 @@ static ATTR void KFN(activation_sums)(const uint8_t *act, size_t ab, int batch, 
         }
 }
 
+// Eight rows of dot_blocks at once, for prompt batches of Q5_0 and Q8_0 (ggml's vec_dot path). dot_blocks keeps eight
+// float lanes per output, lane k accumulating fma(d_w·d_a, (float)Σ of elements 4k..4k+3, lane) block after block, and
+// ends with hsum_f8. Here vector k holds lane k of eight outputs (one row each): the rows' values are laid out
+// (lanes8_unpack) so that one vector holds elements 4k..4k+3 of all eight rows, a multiply-add against those four
+// activation bytes broadcast gives every row's lane-k integer in its own lane, and hsum_f8's adds (lanes k and k+4,
+// then pairs) become adds of whole vectors. Same integers, same float operations in the same order: the same bits.
+//
+// Unpacked group-block i (lanes8_bytes per block): for each k < 8, the eight rows' elements 4k..4k+3 side by side
+// (row r at byte 4r). Q5_0 stores q + 16 (0..31, so maddubs can take it as unsigned; the offset comes back out as
+// 16·Σ of the four activation bytes); Q8_0 stores |q| and then q itself (maddubs(|q|, sign(a, q)), as dot_blocks).
+static ATTR inline int KFN(lanes8_bytes)(int type) { return type == 8 ? 512 : 256; }
+
+static ATTR void KFN(lanes8_unpack)(int type, const uint8_t *w, size_t rb, int nb, uint8_t *qi, float *dw8) {
+    const size_t bb = KFN(block_bytes)(type), ub = (size_t)KFN(lanes8_bytes)(type);
+    for (int r = 0; r < 8; r++) {
+        const uint8_t *wr = w + (size_t)r * rb;
+        for (int i = 0; i < nb; i++) {
+            const uint8_t *blk = wr + bb * (size_t)i;
+            dw8[8 * i + r] = KFN(h2f)(blk);
+            const __m256i v = KFN(block_values)(type, blk, 8);
+            uint32_t t[8], u[8];
+            if (type == 8) {
+                _mm256_storeu_si256((__m256i *)t, _mm256_sign_epi8(v, v));
+                _mm256_storeu_si256((__m256i *)u, v);
+                for (int k = 0; k < 8; k++) {
+                    memcpy(qi + ub * i + 64 * k + 4 * r, &t[k], 4);
+                    memcpy(qi + ub * i + 64 * k + 32 + 4 * r, &u[k], 4);
+                }
+            } else {
+                _mm256_storeu_si256((__m256i *)t, _mm256_add_epi8(v, _mm256_set1_epi8(16)));
+                for (int k = 0; k < 8; k++) memcpy(qi + ub * i + 32 * k + 4 * r, &t[k], 4);
+            }
+        }
+    }
+}
+
+// 16·Σ of each 4-byte group of each activation block (Q5_0's offset in lanes8_row): cs16[(b·nb + i)·8 + k].
+static ATTR void KFN(lanes8_offsets)(const uint8_t *act, size_t ab, int batch, int nb, int32_t *cs16) {
+    const __m256i ones8 = _mm256_set1_epi8(1), ones = _mm256_set1_epi16(1);
+    for (int b = 0; b < batch; b++)
+        for (int i = 0; i < nb; i++) {
+            const __m256i y = _mm256_loadu_si256((const __m256i *)(act + (size_t)b * ab + 34 * (size_t)i + 2));
+            const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, y), ones);
+            _mm256_storeu_si256((__m256i *)(cs16 + ((size_t)b * nb + i) * 8), _mm256_slli_epi32(s, 4));
+        }
+}
+
+// One activation row `a` (Q8_0 blocks, scales `da`) against an unpacked group: out[0..8) = the eight rows' dot_blocks.
+static ATTR inline __attribute__((always_inline)) void KFN(lanes8_row)(int type, const uint8_t *qi, const float *dw8,
+                                                                        const uint8_t *a, const int32_t *cs16, const float *da,
+                                                                        int nb, float *out) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    const size_t ub = (size_t)KFN(lanes8_bytes)(type);
+    __m256 acc[8];
+    for (int k = 0; k < 8; k++) acc[k] = _mm256_setzero_ps();
+    for (int i = 0; i < nb; i++) {
+        const __m256 d = _mm256_mul_ps(_mm256_loadu_ps(dw8 + 8 * i), _mm256_set1_ps(da[i]));
+        const uint8_t *ay = a + 34 * (size_t)i + 2, *q = qi + ub * i;
+        for (int k = 0; k < 8; k++) {
+            int32_t a4; memcpy(&a4, ay + 4 * k, 4);
+            __m256i p;
+            if (type == 8) {
+                const __m256i aq = _mm256_loadu_si256((const __m256i *)(q + 64 * k));
+                const __m256i sq = _mm256_loadu_si256((const __m256i *)(q + 64 * k + 32));
+                p = _mm256_madd_epi16(_mm256_maddubs_epi16(aq, _mm256_sign_epi8(_mm256_set1_epi32(a4), sq)), ones);
+            } else {
+                const __m256i uq = _mm256_loadu_si256((const __m256i *)(q + 32 * k));
+                p = _mm256_sub_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(uq, _mm256_set1_epi32(a4)), ones),
+                                     _mm256_set1_epi32(cs16[8 * i + k]));
+            }
+            acc[k] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p), acc[k]);
+        }
+    }
+    const __m256 t0 = _mm256_add_ps(acc[0], acc[4]), t1 = _mm256_add_ps(acc[1], acc[5]);
+    const __m256 t2 = _mm256_add_ps(acc[2], acc[6]), t3 = _mm256_add_ps(acc[3], acc[7]);
+    _mm256_storeu_ps(out, _mm256_add_ps(_mm256_add_ps(t0, t2), _mm256_add_ps(t1, t3)));
+}
+
+// Rows [r, r + 8·groups) of a Q5_0 or Q8_0 tensor for every activation row, eight at a time (lanes8_row).
+static ATTR void KFN(mm_lanes8)(int type, const uint8_t *w, size_t rb, int r, int groups, int ncols, const uint8_t *act,
+                                 size_t ab, int batch, const float *da, float *out, int ldo) {
+    const int nb = ncols / 32;
+    uint8_t *qi = malloc((size_t)KFN(lanes8_bytes)(type) * nb);
+    float *dw8 = malloc(sizeof(float) * 8 * (size_t)nb);
+    int32_t *cs16 = type == 6 ? malloc(sizeof(int32_t) * 8 * (size_t)batch * nb) : NULL;
+    if (cs16) KFN(lanes8_offsets)(act, ab, batch, nb, cs16);
+    for (int g = 0; g < groups; g++, r += 8) {
+        KFN(lanes8_unpack)(type, w + (size_t)r * rb, rb, nb, qi, dw8);
+        for (int b = 0; b < batch; b++) {
+            const uint8_t *a = act + (size_t)b * ab;
+            const float *dab = da + (size_t)b * nb;
+            float res[8];
+            if (type == 8) KFN(lanes8_row)(8, qi, dw8, a, NULL, dab, nb, res);
+            else KFN(lanes8_row)(6, qi, dw8, a, cs16 + (size_t)b * nb * 8, dab, nb, res);
+            memcpy(out + (size_t)b * ldo + r, res, sizeof res);
+        }
+    }
+    free(qi); free(dw8); free(cs16);
+}
+
 // Q4_0 and Q5_0 (unpacked to int8) and Q8_0 (read in place) against Q8_0 activations, the AVX2 product for any batch.
 // Q4_0 tensors of a multiple of eight rows take llama.cpp's repacked path (dot_blocks_seq8u, dot_blocks_seq for rows
 // left over at the end of a range); the rest its vec_dot path, in TILE_M × TILE_N tiles (tile_mn) with dot_blocks at the edges.
@@ -213,6 +313,11 @@ static ATTR void KFN(mm_q8_family)(int type, const uint8_t *w, size_t rb, int nr
                     else KFN(tile_4xn_packed)(2, wr, act, ab, da, nb, 2, out + r, ldo);
                 }
             }
+        }
+        if (batch >= 3 && type != 2 && r1 - r >= 8) {
+            const int groups = (r1 - r) / 8;
+            KFN(mm_lanes8)(type, w, rb, r, groups, ncols, act, ab, batch, da, out, ldo);
+            r += 8 * groups;
         }
         while (r < r1) {
             const int rows = r1 - r >= TILE_M ? TILE_M : 1;
