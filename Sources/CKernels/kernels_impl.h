@@ -557,6 +557,22 @@ static ATTR void KFN(mm_k)(int type, const uint8_t *w, size_t rb, int r0, int r1
 
 static ATTR void KFN(sgemm_nt)(const float *x, int64_t m, const float *w, int64_t n, int64_t k, float *y, int64_t ldy);
 
+#if CK_AVX2_VARIANT
+#include "q4_kx8_impl.h"
+#else
+// A repacked Q4_K tensor (ck_repack_q4_Kx8) row by row, each unpacked back to stored super-blocks for mm_k.
+static ATTR void KFN(mm_q4_Kx8_rows)(const uint8_t *w, int r0, int r1, int ncols, const uint8_t *act, size_t ab, int batch,
+                                      float *out, int ldo) {
+    const size_t rb = 144 * (size_t)(ncols / 256);
+    uint8_t *row = malloc(rb);
+    for (int r = r0; r < r1; r++) {
+        ck_unrepack_q4_Kx8_row(w, ncols, r, row);
+        KFN(mm_k)(12, row, rb, 0, 1, ncols, act, ab, batch, out + r, ldo);
+    }
+    free(row);
+}
+#endif
+
 // F32 / F16 / BF16 weights: every output is dot_f32 of the weight row and the activation row (the activation row
 // widened exactly to float first), computed by sgemm_nt in register tiles (it gives each element dot_f32's bits), the
 // half and bfloat16 weights widened a panel of rows at a time.
@@ -619,8 +635,10 @@ static ATTR void KFN(matmul)(int wtype, const void *w, size_t rb, int nrows, int
     case 3: case 7: KFN(mm_legacy)(wtype, w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
 #if CK_AVX2_VARIANT
     case CK_Q4_0_X8: KFN(mm_q4_0x8)(w, r0, r1, ncols, act, ab, batch, out, ldo); break;
+    case CK_Q4_K_X8: KFN(mm_q4_Kx8)(w, r0, r1, ncols, act, ab, batch, out, ldo); break;
 #else
     case CK_Q4_0_X8: KFN(mm_q4_0x8_rows)(w, r0, r1, ncols, act, ab, batch, out, ldo); break;
+    case CK_Q4_K_X8: KFN(mm_q4_Kx8_rows)(w, r0, r1, ncols, act, ab, batch, out, ldo); break;
 #endif
     case 10: case 11: case 12: case 13: case 14: KFN(mm_k)(wtype, w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
     default: break;

@@ -21,8 +21,8 @@ import Testing
         #expect(copied.map(\.bitPattern) == mapped.map(\.bitPattern))
     }
 
-    /// Every matrix of a copied model lives in the arena, byte for byte the file's blocks (Q4_0 matrices of a multiple
-    /// of 8 rows interleaved, `QuantizedLayout.q4_0x8`, and unpacked back here).
+    /// Every matrix of a copied model lives in the arena, byte for byte the file's blocks (Q4_0 and Q4_K matrices of a
+    /// multiple of 8 rows interleaved, `QuantizedLayout.fastest`, and unpacked back here).
     @Test func everyMatrixIsCopiedUnchanged() throws {
         let file = try GGUFFile(path: Fixtures.path("engine/tiny-gemma3.gguf"))
         let embd = try file.tensorInfo(named: GGUFTensorName.tokenEmbedding)
@@ -33,7 +33,7 @@ import Testing
             let q = w as! QuantizedWeightMatrix
             return (0 ..< q.rows).flatMap { r in q.withStoredRow(r) { Array($0) } }
         }
-        func interleaved(_ w: any WeightMatrix) -> Bool { (w as! QuantizedWeightMatrix).layout == .q4_0x8 }
+        func interleaved(_ w: any WeightMatrix) -> Bool { (w as! QuantizedWeightMatrix).layout != .rows }
         func isArena(_ w: any WeightMatrix) -> Bool { (w as! QuantizedWeightMatrix).owner is HugePageWeights }
         let pairs = zip([copied.tokenEmbedding] + copied.layers.flatMap { [$0.q, $0.k, $0.v, $0.output, $0.gate, $0.up, $0.down] },
                         [mapped.tokenEmbedding] + mapped.layers.flatMap { [$0.q, $0.k, $0.v, $0.output, $0.gate, $0.up, $0.down] })
@@ -42,10 +42,10 @@ import Testing
             #expect(isArena(c) && !isArena(m))
             #expect(bytes(c) == bytes(m))
             let q = c as! QuantizedWeightMatrix
-            #expect(interleaved(c) == QuantizedWeightMatrix.interleaves(type: q.type, rows: q.rows, columns: q.columns))
+            #expect(q.layout == QuantizedLayout.fastest(type: q.type, rows: q.rows, columns: q.columns))
             #expect(!interleaved(m))
             repacked += interleaved(c) ? 1 : 0
         }
-        #expect(ck_uses_avx2() == 0 || repacked > 0, "the fixture has Q4_0 matrices of a multiple of 8 rows")
+        #expect(ck_uses_avx2() == 0 || repacked > 0, "the fixture has Q4_0 and Q4_K matrices of a multiple of 8 rows")
     }
 }

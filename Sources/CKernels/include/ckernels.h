@@ -52,6 +52,18 @@ void ck_repack_q4_0x8(const void *src, size_t row_bytes, int nrows, int ncols, v
 /// Row `r` of a ck_repack_q4_0x8 tensor back as ggml block_q4_0s (ncols / 32 · 18 bytes into `row`).
 void ck_unrepack_q4_0x8_row(const void *packed, int ncols, int r, void *row);
 
+/// ck_matmul's weight type for Q4_K tensors repacked by ck_repack_q4_Kx8 (not a ggml type id).
+#define CK_Q4_K_X8 1012
+/// Bytes of one repacked Q4_K group-super-block (eight rows' 144-byte super-blocks take 1152).
+#define CK_Q4_K_X8_BYTES 1184
+/// A Q4_K tensor of `nrows` rows (a multiple of 8) with each group of eight rows interleaved super-block by
+/// super-block, scales and mins unpacked to bytes (layout in repack_q4_kx8.c; nrows / 8 · ncols / 256 ·
+/// CK_Q4_K_X8_BYTES bytes), the role of llama.cpp's block_q4_Kx8 repacking with Kiln's own byte order:
+/// ck_matmul(CK_Q4_K_X8, ...) computes exactly what ck_matmul(Q4_K, ...) computes on the stored rows.
+void ck_repack_q4_Kx8(const void *src, size_t row_bytes, int nrows, int ncols, void *dst);
+/// Row `r` of a ck_repack_q4_Kx8 tensor back as ggml block_q4_Ks (ncols / 256 · 144 bytes into `row`).
+void ck_unrepack_q4_Kx8_row(const void *packed, int ncols, int r, void *row);
+
 /// Plain float dot product (8 partial sums).
 float ck_dot_f32(const float *a, const float *b, int64_t n);
 /// y += a * x.

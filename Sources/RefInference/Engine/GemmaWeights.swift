@@ -32,7 +32,7 @@ public struct GemmaWeights: Sendable {
     /// Views into a GGUF file's blocks (nothing is dequantized except the small F32 norm vectors); with `hugePages`
     /// the matrices' blocks are first copied into memory backed by 2 MB pages (`HugePageWeights`), unchanged.
     public init(gguf file: GGUFFile, config: GemmaConfig, hugePages: Bool = false) throws(KilnError) {
-        let arena = hugePages ? HugePageWeights(bytes: file.mapped.count - file.dataOffset) : nil
+        let arena = hugePages ? HugePageWeights(bytes: file.mapped.count - file.dataOffset, tensors: file.tensors.count) : nil
         try self.init(config: config, matrix: { (name, rows, columns) throws(KilnError) in
                           try file.weightMatrix(name, rows: rows, columns: columns, copyingInto: arena)
                       }, vector: file.floatVector,
@@ -131,13 +131,13 @@ extension GGUFFile {
         }
         do {
             let view = data(of: i)
-            if let arena, QuantizedWeightMatrix.interleaves(type: i.type, rows: rows, columns: columns),
-               view.count == rows / 8 * columns / 32 * 144, let copy = arena.repackQ4_0x8(view, columns: columns, from: mapped) {
-                return try QuantizedWeightMatrix(type: i.type, rows: rows, columns: columns, bytes: copy, owner: arena, name: name,
-                                                 layout: .q4_0x8)
-            }
-            if let arena, let copy = arena.copy(view, from: mapped) {
-                return try QuantizedWeightMatrix(type: i.type, rows: rows, columns: columns, bytes: copy, owner: arena, name: name)
+            if let arena {
+                let layout = QuantizedLayout.fastest(type: i.type, rows: rows, columns: columns)
+                if let rb = i.type.byteCount(elements: columns), Checked.product(rb, rows) == view.count,
+                   let placed = arena.place(view, rows: rows, columns: columns, layout: layout, from: mapped) {
+                    return try QuantizedWeightMatrix(type: i.type, rows: rows, columns: columns, bytes: placed, owner: arena, name: name,
+                                                     layout: layout)
+                }
             }
             return try QuantizedWeightMatrix(type: i.type, rows: rows, columns: columns, bytes: view, owner: self, name: name)
         } catch { throw error.inFile(path) }

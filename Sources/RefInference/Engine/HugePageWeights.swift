@@ -13,7 +13,7 @@ import Glibc
 /// 2 MB pages (Q4_0; Q8_0 alike). llama.cpp's CPU backend likewise copies the tensors it repacks into its own buffers.
 /// The copied ranges of the mapping are released as they are copied, so the resident set does not grow: the
 /// weights are resident once, here instead of in the mapping. Q4_0 tensors are rewritten on the way in to the
-/// interleaved layout their fastest kernel reads (`repackQ4_0x8`), as llama.cpp repacks them to block_q4_0x8.
+/// interleaved layout their fastest kernel reads (`QuantizedLayout.fastest`), as llama.cpp repacks them.
 /// Not thread-safe while it is being filled.
 final class HugePageWeights: @unchecked Sendable {
     private let base: UnsafeMutableRawPointer
@@ -21,8 +21,10 @@ final class HugePageWeights: @unchecked Sendable {
     private var used = 0
     private static let hugePage = 2 << 20
 
-    /// Room for `bytes` bytes of tensors (each placed on a 64-byte boundary).
-    init?(bytes: Int) {
+    /// Room for `tensors` tensors of `bytes` bytes in all, each placed on a 64-byte boundary and possibly interleaved
+    /// (`QuantizedLayout.q4_Kx8` takes 1184 bytes for 1152; 1/32 more is room enough). Untouched room costs no memory.
+    init?(bytes: Int, tensors: Int) {
+        let bytes = bytes + bytes / 32 + 64 * tensors
         let size = (bytes + Self.hugePage - 1) / Self.hugePage * Self.hugePage
         guard size > 0, let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else {
             return nil
@@ -34,36 +36,28 @@ final class HugePageWeights: @unchecked Sendable {
 
     deinit { munmap(base, capacity) }
 
-    /// A copy of `view` (a view into `file`'s mapping) in this region, copied 16 MB at a time, each piece released from
-    /// the mapping once copied; nil when the region is full.
-    func copy(_ view: UnsafeRawBufferPointer, from file: MappedFile) -> UnsafeRawBufferPointer? {
-        place(view, from: file, unit: 1) { src, dst, n in dst.copyMemory(from: src, byteCount: n) }
-    }
-
-    /// `view`, a Q4_0 tensor of `columns`-element rows whose row count is a multiple of 8, rewritten here in
-    /// `ck_repack_q4_0x8`'s interleaved layout (the same size); nil when the region is full.
-    func repackQ4_0x8(_ view: UnsafeRawBufferPointer, columns: Int, from file: MappedFile) -> UnsafeRawBufferPointer? {
-        let rowBytes = columns / 32 * 18
-        return place(view, from: file, unit: 8 * rowBytes) { src, dst, n in
-            ck_repack_q4_0x8(src, rowBytes, Int32(n / rowBytes), Int32(columns), dst)
-        }
-    }
-
-    /// Writes `view` into the region with `write(source, destination, byteCount)` in pieces of about 16 MB (whole
-    /// `unit`s), releasing each piece from the mapping once written.
-    private func place(_ view: UnsafeRawBufferPointer, from file: MappedFile, unit: Int,
-                       write: (UnsafeRawPointer, UnsafeMutableRawPointer, Int) -> Void) -> UnsafeRawBufferPointer? {
+    /// `view` (a view into `file`'s mapping, `rows` rows of `columns` elements) written into this region in `layout`,
+    /// 16 MB at a time, each piece released from the mapping once written; nil when the region is full.
+    func place(_ view: UnsafeRawBufferPointer, rows: Int, columns: Int, layout: QuantizedLayout,
+               from file: MappedFile) -> UnsafeRawBufferPointer? {
+        guard let src = view.baseAddress, rows > 0, view.count > 0, view.count % rows == 0 else { return nil }
+        let rowBytes = view.count / rows
+        // Whole groups of eight rows for an interleaved layout, any bytes for a plain copy.
+        let (unitRows, unitBytes) = layout.groupBytes(columns: columns).map { (8, $0) } ?? (1, rowBytes)
+        guard rows % unitRows == 0 else { return nil }
+        let size = rows / unitRows * unitBytes
         let start = (used + 63) / 64 * 64
-        guard let src = view.baseAddress, start + view.count <= capacity, unit > 0, view.count % unit == 0 else { return nil }
-        let piece = max(1, (16 << 20) / unit) * unit
-        var done = 0
-        while done < view.count {
-            let n = min(piece, view.count - done)
-            write(src + done, base + start + done, n)
-            file.releasePages(of: UnsafeRawBufferPointer(start: src + done, count: n))
-            done += n
+        guard start + size <= capacity else { return nil }
+        let unitsPerPiece = max(1, (16 << 20) / (unitRows * rowBytes))
+        var unit = 0
+        while unit < rows / unitRows {
+            let n = min(unitsPerPiece, rows / unitRows - unit)
+            let from = src + unit * unitRows * rowBytes
+            layout.repack(from, rowBytes: rowBytes, rows: n * unitRows, columns: columns, into: base + start + unit * unitBytes)
+            file.releasePages(of: UnsafeRawBufferPointer(start: from, count: n * unitRows * rowBytes))
+            unit += n
         }
-        used = start + view.count
-        return UnsafeRawBufferPointer(start: base + start, count: view.count)
+        used = start + size
+        return UnsafeRawBufferPointer(start: base + start, count: size)
     }
 }

@@ -131,14 +131,6 @@ enum ActivationRounding {
     }
 }
 
-/// How a `QuantizedWeightMatrix` holds its blocks.
-public enum QuantizedLayout: Sendable, Equatable {
-    /// Row after row, as GGUF stores them.
-    case rows
-    /// Q4_0 in groups of eight rows interleaved block by block (`ck_repack_q4_0x8`), the same bytes rearranged.
-    case q4_0x8
-}
-
 /// A weight matrix computed directly on GGUF blocks (any QuantCore type), typically a view into a memory mapping.
 public struct QuantizedWeightMatrix: WeightMatrix, @unchecked Sendable {
     public let rows: Int
@@ -172,18 +164,15 @@ public struct QuantizedWeightMatrix: WeightMatrix, @unchecked Sendable {
         self.columns = columns
         self.type = type
         self.base = p
-        guard layout == .rows || Self.interleaves(type: type, rows: rows, columns: columns) else {
-            throw KilnError(.invalid, "\(rows)×\(columns) \(type.name) cannot be held eight rows interleaved", tensor: name)
+        if layout != .rows {
+            guard layout.storedType == type, rows % 8 == 0, let gb = layout.groupBytes(columns: columns), columns > 0,
+                  let total = Checked.product(gb, rows / 8), total <= bytes.count else {
+                throw KilnError(.invalid, "\(rows)×\(columns) \(type.name) cannot be held as \(layout) in \(bytes.count) bytes", tensor: name)
+            }
         }
         self.rowBytes = rb
         self.layout = layout
         self.owner = owner
-    }
-
-    /// Whether a tensor can be held as `.q4_0x8`: Q4_0 with a multiple of 8 rows, the tensors llama.cpp repacks to
-    /// block_q4_0x8 on an AVX2 machine (`ggml_repack_get_optimal_repack_type`), and only where Kiln's AVX2 kernel runs.
-    public static func interleaves(type: GGMLType, rows: Int, columns: Int) -> Bool {
-        type == .q4_0 && rows % 8 == 0 && ck_uses_avx2() != 0
     }
 
     public var typeName: String { type.name }
@@ -228,7 +217,7 @@ public struct QuantizedWeightMatrix: WeightMatrix, @unchecked Sendable {
 
     public func multiply(_ input: PreparedActivations, rows range: Range<Int>, into y: UnsafeMutablePointer<Float>, ldo: Int) {
         if input.kernelReady {
-            ck_matmul(layout == .q4_0x8 ? CK_Q4_0_X8 : type.id, base, rowBytes, Int32(rows), Int32(range.lowerBound), Int32(range.upperBound), Int32(columns),
+            ck_matmul(layout.kernelType(type), base, rowBytes, Int32(rows), Int32(range.lowerBound), Int32(range.upperBound), Int32(columns),
                       input.storage, input.rowBytes, Int32(input.batch), y, Int32(ldo))
             return
         }
@@ -291,10 +280,10 @@ public struct QuantizedWeightMatrix: WeightMatrix, @unchecked Sendable {
 
     /// Row `r`'s blocks as GGUF stores them (unpacked back from an interleaved layout into a scratch row).
     func withStoredRow<R>(_ r: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R {
-        guard layout == .q4_0x8 else { return body(UnsafeRawBufferPointer(start: base + r * rowBytes, count: rowBytes)) }
+        guard layout != .rows else { return body(UnsafeRawBufferPointer(start: base + r * rowBytes, count: rowBytes)) }
         let row = UnsafeMutableRawPointer.allocate(byteCount: rowBytes, alignment: 16)
         defer { row.deallocate() }
-        ck_unrepack_q4_0x8_row(base, Int32(columns), Int32(r), row)
+        layout.storedRow(r, of: base, rowBytes: rowBytes, columns: columns, into: row)
         return body(UnsafeRawBufferPointer(start: row, count: rowBytes))
     }
 }
