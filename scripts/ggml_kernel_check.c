@@ -230,8 +230,9 @@ int main(void) {
         failed += diff + unpack_diff;
         free(q); free(packed); free(back);
     }
-    // F32 / F16 / BF16 weights in register tiles (sgemm_nt): every batched output against the one-row product (whose
-    // dot_f32 order the engine's F16 goldens check against llama.cpp; a self-agreement check of the tiling).
+    // F32 / F16 / BF16 weights in register tiles (sgemm_nt) and, for 1 or 2 activation rows, F16/BF16 in gemv_half:
+    // every output against the one-row product (whose dot_f32 order the engine's F16 goldens check against
+    // llama.cpp; a self-agreement check of the tiling).
     {
         const int ftypes[] = {0, 1, 30};
         const char *fnames[] = {"F32", "F16", "BF16"};
@@ -245,18 +246,24 @@ int main(void) {
             size_t es = 4;
             if (ftypes[c] == 1) { ck_f32_to_f16(fw, hw, R * BN); ck_f32_to_f16(fx, hx, B * BN); wp = hw; xp = hx; es = 2; }
             if (ftypes[c] == 30) { ck_f32_to_bf16(fw, hw, R * BN); ck_f32_to_bf16(fx, hx, B * BN); wp = hw; xp = hx; es = 2; }
-            const int cuts[] = {0, 5, 6, 21};
-            for (int k = 0; k < 3; k++)
-                ck_matmul(ftypes[c], wp, BN * es, R, cuts[k], cuts[k + 1], BN, xp, BN * es, B, bout, R);
-            for (int r = 0; r < R; r++)
-                for (int b = 0; b < B; b++) {
-                    float one;
-                    ck_matmul(ftypes[c], (const uint8_t *)wp + (size_t)r * BN * es, BN * es, 1, 0, 1, BN,
-                              (const uint8_t *)xp + (size_t)b * BN * es, BN * es, 1, &one, 1);
-                    diff += memcmp(&one, &bout[b * R + r], sizeof(float)) != 0;
-                }
-            printf("%s batched (%d rows x %d activation rows): %d of %d outputs differ from Kiln's one-row product\n",
-                   fnames[c], R, B, diff, R * B);
+            // B activation rows (register tiles), then 1 and 2 (decode's gemv, weights widened in registers).
+            const int batches[] = {B, 1, 2};
+            int total = 0;
+            for (int bi = 0; bi < 3; bi++) {
+                const int nb = batches[bi], cuts[] = {0, 5, 6, 21};
+                for (int k = 0; k < 3; k++)
+                    ck_matmul(ftypes[c], wp, BN * es, R, cuts[k], cuts[k + 1], BN, xp, BN * es, nb, bout, R);
+                for (int r = 0; r < R; r++)
+                    for (int b = 0; b < nb; b++) {
+                        float one;
+                        ck_matmul(ftypes[c], (const uint8_t *)wp + (size_t)r * BN * es, BN * es, 1, 0, 1, BN,
+                                  (const uint8_t *)xp + (size_t)b * BN * es, BN * es, 1, &one, 1);
+                        diff += memcmp(&one, &bout[b * R + r], sizeof(float)) != 0;
+                        total++;
+                    }
+            }
+            printf("%s batched (%d rows x %d, 1 and 2 activation rows): %d of %d outputs differ from Kiln's one-row product\n",
+                   fnames[c], R, B, diff, total);
             failed += diff;
         }
     }

@@ -579,6 +579,52 @@ static ATTR void KFN(mm_q4_Kx8_rows)(const uint8_t *w, int r0, int r1, int ncols
 #ifndef CK_FLOAT_PANEL
 #define CK_FLOAT_PANEL 32
 #endif
+#if CK_AVX2_VARIANT
+// Eight elements of a half (wtype 1) or bfloat16 (30) row widened exactly to float.
+static ATTR inline __m256 KFN(widen8)(int wtype, const uint16_t *p) {
+    const __m128i h = _mm_loadu_si128((const __m128i *)p);
+    return wtype == 1 ? _mm256_cvtph_ps(h) : _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+// `m` F16/BF16 weight rows × `n` float activation rows (m·n = 8: eight independent fma chains, enough to cover the
+// fma latency; constants at each call) for token-by-token decoding:
+// dot_f32's operations for each output (eight lanes of fma over whole chunks of 8, its lane reduction, the scalar
+// tail added last), with the weights widened in registers as they stream past instead of into a panel first (a
+// decode step reads each weight once, so the panel only added a store and a load per element).
+static ATTR inline __attribute__((always_inline)) void KFN(gemv_half)(int wtype, const uint8_t *w, size_t rb, int r, int rows,
+                                                                       const float *af, int ncols, int n, float *out, int ldo) {
+    const uint16_t *wr[8];
+    for (int m = 0; m < rows; m++) wr[m] = (const uint16_t *)(w + (size_t)(r + m) * rb);
+    __m256 acc[8][2];
+    for (int m = 0; m < rows; m++) for (int k = 0; k < n; k++) acc[m][k] = _mm256_setzero_ps();
+    const int k8 = ncols & ~7;
+    // The next rows, fetched while these compute: `rows` parallel streams defeat the hardware prefetcher (as the
+    // vocabulary-sized output product of a decode step shows), one contiguous stream does not.
+    const char *next = (const char *)(w + (size_t)(r + rows) * rb);
+    for (int i = 0; i < k8; i += 8) {
+        __m256 x[2];
+        for (int o = 0; o < rows * 16; o += 64) _mm_prefetch(next + (size_t)(i / 8) * rows * 16 + o, _MM_HINT_T0);
+        for (int k = 0; k < n; k++) x[k] = _mm256_loadu_ps(af + (size_t)k * ncols + i);
+        for (int m = 0; m < rows; m++) {
+            const __m256 wv = KFN(widen8)(wtype, wr[m] + i);
+            for (int k = 0; k < n; k++) acc[m][k] = _mm256_fmadd_ps(x[k], wv, acc[m][k]);
+        }
+    }
+    for (int m = 0; m < rows; m++)
+        for (int k = 0; k < n; k++) {
+            float s8[8], t = 0;
+            _mm256_storeu_ps(s8, acc[m][k]);
+            for (int i = k8; i < ncols; i++) {
+                uint32_t u = (uint32_t)wr[m][i] << 16;
+                float wi; memcpy(&wi, &u, 4);
+                if (wtype == 1) wi = H2F(wr[m][i]);
+                t += af[(size_t)k * ncols + i] * wi;
+            }
+            out[(size_t)k * ldo + r + m] = ((s8[0] + s8[1]) + (s8[2] + s8[3])) + ((s8[4] + s8[5]) + (s8[6] + s8[7])) + t;
+        }
+}
+#endif
+
 static ATTR void KFN(mm_float)(int wtype, const uint8_t *w, size_t rb, int r0, int r1, int ncols, const uint8_t *act,
                                 size_t ab, int batch, float *out, int ldo) {
     if (wtype == 0 && ab == (size_t)ncols * 4 && rb == (size_t)ncols * 4) {
@@ -594,7 +640,15 @@ static ATTR void KFN(mm_float)(int wtype, const uint8_t *w, size_t rb, int r0, i
         else if (wtype == 30) ck_bf16_to_f32_soft((const uint16_t *)ar, dst, ncols);
         else memcpy(dst, ar, sizeof(float) * (size_t)ncols);
     }
-    for (int r = r0; r < r1; r += CK_FLOAT_PANEL) {
+    int r = r0;
+#if CK_AVX2_VARIANT
+    if (batch <= 2 && wtype != 0)
+        for (const int step = batch == 1 ? 8 : 4; r + step <= r1; r += step) {
+            if (batch == 1) KFN(gemv_half)(wtype, w, rb, r, 8, af, ncols, 1, out, ldo);
+            else KFN(gemv_half)(wtype, w, rb, r, 4, af, ncols, 2, out, ldo);
+        }
+#endif
+    for (; r < r1; r += CK_FLOAT_PANEL) {
         const int rows = r1 - r < CK_FLOAT_PANEL ? r1 - r : CK_FLOAT_PANEL;
         for (int k = 0; k < rows; k++) {
             const uint8_t *wr = w + (size_t)(r + k) * rb;

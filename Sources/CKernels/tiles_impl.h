@@ -97,7 +97,8 @@ static ATTR void KFN(tile_mn)(const int8_t *const *wq, size_t wstride, const flo
 
 // Four stored rows × `n` (1 or 2) activation rows for token-by-token decoding: tile_mn's per-output operations on
 // blocks unpacked in registers as they are read (a decode step reads each weight once, so unpacking whole rows first
-// would only add a store and a load per block); the four rows are read side by side.
+// would only add a store and a load per block); the four rows are read side by side. `wr` must be four consecutive
+// rows (wr[m] = wr[0] + m·row bytes).
 static ATTR inline __attribute__((always_inline)) void KFN(tile_4xn_packed)(int type, const uint8_t *const *wr, const uint8_t *act,
                                                                              size_t ab, const float *da, int nb, int n,
                                                                              float *out, int ldo) {
@@ -105,7 +106,11 @@ static ATTR inline __attribute__((always_inline)) void KFN(tile_4xn_packed)(int 
     const size_t bb = KFN(block_bytes)(type);
     __m256 acc[4][2];
     for (int m = 0; m < 4; m++) for (int k = 0; k < n; k++) acc[m][k] = _mm256_setzero_ps();
+    // The next four rows (they follow these in memory), fetched while these compute: four parallel streams defeat
+    // the hardware prefetcher, as in gemv_half.
+    const char *next = (const char *)(wr[0] + 4 * bb * (size_t)nb);
     for (int i = 0; i < nb; i++) {
+        for (size_t o = 0; o < 4 * bb; o += 64) _mm_prefetch(next + 4 * bb * (size_t)i + o, _MM_HINT_T0);
         __m256i y[2];
         __m256 dav[2];
         for (int k = 0; k < n; k++) {
