@@ -15,6 +15,7 @@ opt=-O2; [ "${KILN_CK_O0:-}" = 1 ] && opt=-O0
 ${CC:-clang} $opt -c -ISources/CKernels/include Sources/CKernels/kernels.c -o "$tmp/kernels.o"
 ${CC:-clang} $opt -c -ISources/CKernels/include Sources/CKernels/repack_q4_0x8.c -o "$tmp/repack.o"
 ${CC:-clang} $opt -c -ISources/CKernels/include Sources/CKernels/repack_q4_kx8.c -o "$tmp/repack_k.o"
-${CC:-clang} -O2 -ISources/CKernels/include scripts/ggml_kernel_check.c "$tmp/kernels.o" "$tmp/repack.o" "$tmp/repack_k.o" -L"$lib" -lggml-cpu -lggml-base \
+${CC:-clang} $opt -c -ISources/CKernels/include Sources/CKernels/repack_q6_kx8.c -o "$tmp/repack_6.o"
+${CC:-clang} -O2 -ISources/CKernels/include scripts/ggml_kernel_check.c "$tmp/kernels.o" "$tmp/repack.o" "$tmp/repack_k.o" "$tmp/repack_6.o" -L"$lib" -lggml-cpu -lggml-base \
   -Wl,-rpath,"$lib" -lm -o "$tmp/check"
 "$tmp/check"

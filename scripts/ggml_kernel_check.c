@@ -196,37 +196,39 @@ int main(void) {
         failed += diff + unpack_diff;
         free(ours8); free(theirs8); free(back);
     }
-    // Q4_K repacked to Kiln's interleaved layout (ck_repack_q4_Kx8) against Kiln's one-row product on the stored rows
-    // (a self-agreement check: Kiln's K-quant summation order is its own, and the one-row path is checked against
-    // llama.cpp by the engine's golden tests), 16 rows × 7 activation rows split unevenly; rows must unpack back.
-    {
+    // Q4_K and Q6_K repacked to Kiln's interleaved layouts (ck_repack_q4_Kx8, ck_repack_q6_Kx8) against Kiln's one-row
+    // product on the stored rows (a self-agreement check: Kiln's K-quant summation order is its own, and the one-row
+    // path is checked against llama.cpp by the engine's golden tests), 16 rows × 7 activation rows split unevenly;
+    // rows must unpack back byte for byte.
+    for (int kt = 0; kt < 2; kt++) {
         enum { R8 = 16 };
-        const int wrow = BN / 256 * 144, arow = BN / 256 * 292;
-        uint8_t *q = malloc((size_t)R8 * wrow), *packed = malloc((size_t)R8 / 8 * (BN / 256) * CK_Q4_K_X8_BYTES), *back = malloc((size_t)wrow);
+        const int type = kt == 0 ? 12 : 14, bb = kt == 0 ? 144 : 210, gb = kt == 0 ? CK_Q4_K_X8_BYTES : 1680;
+        const int wrow = BN / 256 * bb, arow = BN / 256 * 292;
+        uint8_t *q = malloc((size_t)R8 * wrow), *packed = malloc((size_t)R8 / 8 * (BN / 256) * gb), *back = malloc((size_t)wrow);
         int diff = 0, total = 0, unpack_diff = 0;
         for (int t = 0; t < 40; t++) {
             for (int i = 0; i < R8 * BN; i++) bw[i] = (float)((uniform() * 2 - 1) * 0.05);
             for (int i = 0; i < B * BN; i++) bx[i] = (float)((uniform() * 2 - 1) * (uniform() < 0.1 ? 20 : 1));
-            for (int r = 0; r < R8; r++) quantize_row_q4_K_ref(bw + r * BN, q + (size_t)r * wrow, BN);
+            for (int r = 0; r < R8; r++) (kt == 0 ? quantize_row_q4_K_ref : quantize_row_q6_K_ref)(bw + r * BN, q + (size_t)r * wrow, BN);
             for (int b = 0; b < B; b++) quantize_row_q8_K(bx + b * BN, bact + (size_t)b * arow, BN);
-            ck_repack_q4_Kx8(q, (size_t)wrow, R8, BN, packed);
+            (kt == 0 ? ck_repack_q4_Kx8 : ck_repack_q6_Kx8)(q, (size_t)wrow, R8, BN, packed);
             for (int r = 0; r < R8; r++) {
-                ck_unrepack_q4_Kx8_row(packed, BN, r, back);
+                (kt == 0 ? ck_unrepack_q4_Kx8_row : ck_unrepack_q6_Kx8_row)(packed, BN, r, back);
                 unpack_diff += memcmp(back, q + (size_t)r * wrow, (size_t)wrow) != 0;
             }
             const int cuts[] = {0, 5, 8, 16};
             for (int k = 0; k < 3; k++)
-                ck_matmul(CK_Q4_K_X8, packed, (size_t)wrow, R8, cuts[k], cuts[k + 1], BN, bact, (size_t)arow, B, bout, R8);
+                ck_matmul(kt == 0 ? CK_Q4_K_X8 : CK_Q6_K_X8, packed, (size_t)wrow, R8, cuts[k], cuts[k + 1], BN, bact, (size_t)arow, B, bout, R8);
             for (int r = 0; r < R8; r++)
                 for (int b = 0; b < B; b++) {
                     float one;
-                    ck_matmul(12, q + (size_t)r * wrow, (size_t)wrow, 1, 0, 1, BN, bact + (size_t)b * arow, (size_t)arow, 1, &one, 1);
+                    ck_matmul(type, q + (size_t)r * wrow, (size_t)wrow, 1, 0, 1, BN, bact + (size_t)b * arow, (size_t)arow, 1, &one, 1);
                     diff += memcmp(&one, &bout[b * R8 + r], sizeof(float)) != 0;
                     total++;
                 }
         }
-        printf("Q4_K repacked (%d rows x %d activation rows): %d of %d outputs differ from Kiln's one-row product; "
-               "%d rows differ after unpacking\n", R8, B, diff, total, unpack_diff);
+        printf("%s repacked (%d rows x %d activation rows): %d of %d outputs differ from Kiln's one-row product; "
+               "%d rows differ after unpacking\n", kt == 0 ? "Q4_K" : "Q6_K", R8, B, diff, total, unpack_diff);
         failed += diff + unpack_diff;
         free(q); free(packed); free(back);
     }

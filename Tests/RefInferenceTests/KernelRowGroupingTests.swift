@@ -60,21 +60,23 @@ struct KernelRowGroupingTests {
     }
 }
 
-/// Q4_K repacked to Kiln's interleaved layout (`ck_repack_q4_Kx8`, what the engine multiplies on AVX2) against the
-/// stored rows: the same bits for every split of the rows and every batch size, and the rows unpack back byte for byte.
-/// Self-agreement by design (Kiln's K-quant sums are its own order); the stored-row product's agreement with llama.cpp
-/// is the engine's golden tests'.
-struct KernelQ4KLayoutTests {
-    @Test(arguments: [1, 3, 6])
-    func q4_KRepackedGivesTheStoredRowsBits(batch: Int) {
-        let rows = 24, cols = 512, supers = cols / 256, rb = supers * 144
+/// Q4_K and Q6_K repacked to Kiln's interleaved layouts (`ck_repack_q4_Kx8`, `ck_repack_q6_Kx8`, what the engine
+/// multiplies on AVX2) against the stored rows: the same bits for every split of the rows and every batch size, and
+/// the rows unpack back byte for byte. Self-agreement by design (Kiln's K-quant sums are its own order); the
+/// stored-row product's agreement with llama.cpp is the engine's golden tests'.
+struct KernelKQuantLayoutTests {
+    @Test(arguments: [12, 14], [1, 3, 6])
+    func repackedGivesTheStoredRowsBits(type: Int32, batch: Int) {
+        let rows = 24, cols = 512, supers = cols / 256
+        let (bb, halves, packedBytes) = type == 12 ? (144, [0, 2], Int(CK_Q4_K_X8_BYTES)) : (210, [208], 1680)
+        let rb = supers * bb
         var rng = SplitMix64(seed: 11)
         var w = (0 ..< rows * rb).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-        for b in 0 ..< rows * supers {   // sane d and dmin (f16 of small positive values)
-            for o in [0, 2] {
+        for b in 0 ..< rows * supers {   // sane scales (f16 of small positive values)
+            for o in halves {
                 var f = Float(rng.next() % 1000 + 1) / 50_000, h: UInt16 = 0
                 ck_f32_to_f16(&f, &h, 1)
-                w[b * 144 + o] = UInt8(h & 0xFF); w[b * 144 + o + 1] = UInt8(h >> 8)
+                w[b * bb + o] = UInt8(h & 0xFF); w[b * bb + o + 1] = UInt8(h >> 8)
             }
         }
         var x = (0 ..< batch * cols).map { _ in Float(Int(rng.next() % 2001) - 1000) / 300 }
@@ -85,14 +87,15 @@ struct KernelQ4KLayoutTests {
                 ck_quantize_q8_K(xb.baseAddress! + b * cols, a.baseAddress! + b * ab, Int64(cols))
             } }
         }
-        var packed = [UInt8](repeating: 0, count: rows / 8 * supers * Int(CK_Q4_K_X8_BYTES))
-        ck_repack_q4_Kx8(w, rb, Int32(rows), Int32(cols), &packed)
+        var packed = [UInt8](repeating: 0, count: rows / 8 * supers * packedBytes)
+        if type == 12 { ck_repack_q4_Kx8(w, rb, Int32(rows), Int32(cols), &packed) } else { ck_repack_q6_Kx8(w, rb, Int32(rows), Int32(cols), &packed) }
         func run(_ ranges: [Range<Int>], repacked: Bool) -> [Float] {
             var out = [Float](repeating: .nan, count: batch * rows)
             for r in ranges {
                 (repacked ? packed : w).withUnsafeBytes { wb in act.withUnsafeBytes { a in out.withUnsafeMutableBufferPointer { ob in
-                    ck_matmul(repacked ? CK_Q4_K_X8 : 12, wb.baseAddress!, rb, Int32(rows), Int32(r.lowerBound), Int32(r.upperBound),
-                              Int32(cols), a.baseAddress!, ab, Int32(batch), ob.baseAddress!, Int32(rows))
+                    ck_matmul(repacked ? (type == 12 ? CK_Q4_K_X8 : CK_Q6_K_X8) : type, wb.baseAddress!, rb, Int32(rows),
+                              Int32(r.lowerBound), Int32(r.upperBound), Int32(cols), a.baseAddress!, ab, Int32(batch), ob.baseAddress!,
+                              Int32(rows))
                 } } }
             }
             return out
@@ -104,7 +107,7 @@ struct KernelQ4KLayoutTests {
         }
         var row = [UInt8](repeating: 0, count: rb)
         for r in 0 ..< rows {
-            ck_unrepack_q4_Kx8_row(packed, Int32(cols), Int32(r), &row)
+            if type == 12 { ck_unrepack_q4_Kx8_row(packed, Int32(cols), Int32(r), &row) } else { ck_unrepack_q6_Kx8_row(packed, Int32(cols), Int32(r), &row) }
             #expect(row == Array(w[r * rb ..< (r + 1) * rb]))
         }
     }

@@ -64,6 +64,15 @@ void ck_repack_q4_Kx8(const void *src, size_t row_bytes, int nrows, int ncols, v
 /// Row `r` of a ck_repack_q4_Kx8 tensor back as ggml block_q4_Ks (ncols / 256 · 144 bytes into `row`).
 void ck_unrepack_q4_Kx8_row(const void *packed, int ncols, int r, void *row);
 
+/// ck_matmul's weight type for Q6_K tensors repacked by ck_repack_q6_Kx8 (not a ggml type id).
+#define CK_Q6_K_X8 1014
+/// A Q6_K tensor of `nrows` rows (a multiple of 8) with each group of eight rows interleaved super-block by
+/// super-block (layout in repack_q6_kx8.c; the same byte count): ck_matmul(CK_Q6_K_X8, ...) computes exactly what
+/// ck_matmul(Q6_K, ...) computes on the stored rows.
+void ck_repack_q6_Kx8(const void *src, size_t row_bytes, int nrows, int ncols, void *dst);
+/// Row `r` of a ck_repack_q6_Kx8 tensor back as ggml block_q6_Ks (ncols / 256 · 210 bytes into `row`).
+void ck_unrepack_q6_Kx8_row(const void *packed, int ncols, int r, void *row);
+
 /// Plain float dot product (8 partial sums).
 float ck_dot_f32(const float *a, const float *b, int64_t n);
 /// y += a * x.
