@@ -1,5 +1,6 @@
 #include "ckernels.h"
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,11 +14,15 @@
 // The engine's worker threads (ck_pool_run in ckernels.h). A job is published by storing its function, context and
 // width and then bumping `gen`; workers spin on `gen` for a while after each job (the engine issues one job per
 // matrix product, a few hundred per token, with short serial stretches between them, as ggml-cpu's threadpool and
-// OpenMP do) and then sleep on a condition variable. The caller runs index 0 itself and spins until every worker has
-// finished. One job at a time: a second caller (another engine on another thread, or a job started from inside a
+// OpenMP do) and then sleep on a condition variable. The caller runs index 0 itself and waits until every worker has
+// finished, spinning briefly and then yielding its core. One job at a time: a second caller (another engine on another thread, or a job started from inside a
 // job) gets 0 from ck_pool_run and runs its work some other way.
 
-enum { CK_POOL_MAX = 256, CK_SPINS = 1 << 16 };
+// How long a worker waits for the next job before it sleeps: CK_SPINS pauses, then CK_YIELDS yields of its core; and
+// how long a waiting caller pauses before it yields. Spinning is what makes a job cheap to start, but when there are
+// more runnable threads than cores (another engine, BLAS threads, a busy machine) a spinning thread holds the very
+// core the thread it waits for needs; a yield hands it over and costs little when nobody else wants it.
+enum { CK_POOL_MAX = 256, CK_SPINS = 1 << 11, CK_YIELDS = 1 << 8, CK_CALLER_SPINS = 1 << 11 };
 
 static struct {
     pthread_mutex_t run;          // held by the caller of the current job
@@ -43,6 +48,7 @@ static void *worker(void *arg) {
         int spins = 0;
         while ((g = atomic_load(&pool.gen)) == seen) {
             if (++spins < CK_SPINS) { CK_PAUSE(); continue; }
+            if (spins < CK_SPINS + CK_YIELDS) { sched_yield(); continue; }
             pthread_mutex_lock(&pool.mu);
             atomic_fetch_add(&pool.sleepers, 1);
             while (atomic_load(&pool.gen) == seen) pthread_cond_wait(&pool.cv, &pool.mu);
@@ -82,7 +88,10 @@ int ck_pool_run(int n, ck_pool_task fn, void *ctx) {
         pthread_mutex_unlock(&pool.mu);
     }
     fn(ctx, 0);
-    while (atomic_load_explicit(&pool.pending, memory_order_acquire) > 0) CK_PAUSE();
+    for (int spins = 0; atomic_load_explicit(&pool.pending, memory_order_acquire) > 0; spins++) {
+        if (spins < CK_CALLER_SPINS) CK_PAUSE();
+        else sched_yield();
+    }
     pthread_mutex_unlock(&pool.run);
     return 1;
 }

@@ -210,9 +210,14 @@ public final class GemmaEngine: @unchecked Sendable {
     /// RMSNorm of `rows` rows of `weight.count` values, times `weight`.
     public func rmsNorm(_ x: [Float], weight: [Float]) -> [Float] {
         var y = [Float](repeating: 0, count: x.count)
+        let dim = weight.count, eps = config.rmsEpsilon
         x.withUnsafeBufferPointer { xb in weight.withUnsafeBufferPointer { w in y.withUnsafeMutableBufferPointer { yb in
-            GemmaNumerics.rmsNorm(xb.baseAddress!, rows: x.count / weight.count, dim: weight.count, weight: w.baseAddress!,
-                                  eps: config.rmsEpsilon, into: yb.baseAddress!)
+            let xp = SendablePointer(UnsafeMutablePointer(mutating: xb.baseAddress!))
+            let wp = SendablePointer(UnsafeMutablePointer(mutating: w.baseAddress!)), yp = SendablePointer(yb.baseAddress!)
+            forRows(x.count / dim, width: dim) { rows in
+                GemmaNumerics.rmsNorm(xp.p + rows.lowerBound * dim, rows: rows.count, dim: dim, weight: wp.p, eps: eps,
+                                      into: yp.p + rows.lowerBound * dim)
+            }
         } } }
         return y
     }
@@ -236,15 +241,26 @@ public final class GemmaEngine: @unchecked Sendable {
         var q = qkv[0], k = qkv[1], v = qkv[2]
         if let w = L.qNorm { q = rmsNorm(q, weight: w) }
         if let w = L.kNorm { k = rmsNorm(k, weight: w) }
-        rope(&q, layer: il, positions: positions)
-        rope(&k, layer: il, positions: positions)
-        let s = config.attentionScale
-        for i in q.indices { q[i] *= s }
-        if options.llamaCppNumerics {
-            GemmaNumerics.roundToHalf(&q, count: q.count)
-            GemmaNumerics.roundToHalf(&k, count: k.count)
-            GemmaNumerics.roundToHalf(&v, count: v.count)
-        }
+        // Per token: RoPE, q × attention scale, and (llama.cpp numerics) f16 rounding of q, K and V.
+        let T = positions.count, (qw, kw, vw) = (q.count / T, k.count / T, v.count / T)
+        let hd = config.headDim, (base, freqScale) = config.rope(layer: il)
+        let s = config.attentionScale, round = options.llamaCppNumerics, p0 = positions.lowerBound
+        q.withUnsafeMutableBufferPointer { qb in k.withUnsafeMutableBufferPointer { kb in v.withUnsafeMutableBufferPointer { vb in
+            let qp = SendablePointer(qb.baseAddress!), kp = SendablePointer(kb.baseAddress!), vp = SendablePointer(vb.baseAddress!)
+            forRows(T, width: qw + kw) { tokens in
+                for t in tokens {
+                    let qt = qp.p + t * qw, kt = kp.p + t * kw, vt = vp.p + t * vw
+                    GemmaNumerics.ropeNeox(qt, heads: qw / hd, dim: hd, position: p0 + t, base: base, freqScale: freqScale)
+                    GemmaNumerics.ropeNeox(kt, heads: kw / hd, dim: hd, position: p0 + t, base: base, freqScale: freqScale)
+                    for i in 0 ..< qw { qt[i] *= s }
+                    if round {
+                        GemmaNumerics.roundToHalf(qt, count: qw)
+                        GemmaNumerics.roundToHalf(kt, count: kw)
+                        GemmaNumerics.roundToHalf(vt, count: vw)
+                    }
+                }
+            }
+        } } }
         return (q, k, v)
     }
 
@@ -323,7 +339,10 @@ public final class GemmaEngine: @unchecked Sendable {
                 let scores = UnsafeMutablePointer<Float>.allocate(capacity: heads * span)
                 defer { scores.deallocate() }
                 for job in range {
-                    let t = job / jobsPerToken, h0 = job % jobsPerToken * heads, kvh = h0 / group
+                    // Tokens taken first, last, second, second to last, …: a causal token's work grows with its
+                    // position, so contiguous job ranges then get even shares.
+                    let ti = job / jobsPerToken, t = ti % 2 == 0 ? ti / 2 : T - 1 - ti / 2
+                    let h0 = job % jobsPerToken * heads, kvh = h0 / group
                     let p = positions.lowerBound + t
                     let rows = (sliding ? max(0, p - window + 1) : 0) ... (bidirectional ? span - 1 : p)
                     let qh = qp.p + (t * H + h0) * hd, oh = op.p + (t * H + h0) * vd
@@ -357,8 +376,14 @@ public final class GemmaEngine: @unchecked Sendable {
         let gu = matmul([L.gate, L.up], h)
         let g = gu[0], u = gu[1]
         var a = [Float](repeating: 0, count: g.count)
+        let f = L.gate.rows, table = options.llamaCppNumerics
         g.withUnsafeBufferPointer { gb in u.withUnsafeBufferPointer { ub in a.withUnsafeMutableBufferPointer { ab in
-            GemmaNumerics.geglu(gb.baseAddress!, ub.baseAddress!, count: g.count, table: options.llamaCppNumerics, into: ab.baseAddress!)
+            let gp = SendablePointer(UnsafeMutablePointer(mutating: gb.baseAddress!))
+            let up = SendablePointer(UnsafeMutablePointer(mutating: ub.baseAddress!)), ap = SendablePointer(ab.baseAddress!)
+            forRows(g.count / f, width: f) { rows in
+                let o = rows.lowerBound * f
+                GemmaNumerics.geglu(gp.p + o, up.p + o, count: rows.count * f, table: table, into: ap.p + o)
+            }
         } } }
         return matmul(L.down, a)
     }
@@ -369,11 +394,9 @@ public final class GemmaEngine: @unchecked Sendable {
         let h = rmsNorm(x, weight: L.attnNorm)
         let (q, k, v) = qkv(il, normed: h, positions: positions)
         let a = attentionOutput(il, attention(il, q: q, k: k, v: v, positions: positions, bidirectional: bidirectional))
-        var sa = a
-        for i in sa.indices { sa[i] += x[i] }
-        var f = rmsNorm(feedForward(il, normed: rmsNorm(sa, weight: L.ffnNorm)), weight: L.postFFWNorm)
-        for i in f.indices { f[i] += sa[i] }
-        return f
+        let sa = added(a, x)
+        let f = rmsNorm(feedForward(il, normed: rmsNorm(sa, weight: L.ffnNorm)), weight: L.postFFWNorm)
+        return added(f, sa)
     }
 
     /// Output norm, output projection and optional soft-cap for `count` hidden rows.

@@ -39,6 +39,12 @@ struct SendablePointer<T>: @unchecked Sendable {
     init(_ p: UnsafeMutablePointer<T>) { self.p = p }
 }
 
+/// A raw pointer that may cross into parallel closures (each task writes a disjoint part).
+struct SendableRawPointer: @unchecked Sendable {
+    let p: UnsafeMutableRawPointer
+    init(_ p: UnsafeMutableRawPointer) { self.p = p }
+}
+
 /// Pointers to the query, key, value and output rows of one attention call, for its parallel jobs (each job writes
 /// a disjoint part of `out`).
 struct AttentionRows: @unchecked Sendable {

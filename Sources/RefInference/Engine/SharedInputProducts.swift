@@ -20,7 +20,7 @@ public enum WeightMatrixProducts {
             ws.map { w in
                 let f = w.activationFormat(mode: mode)
                 if let p = prepared[f] { return p }
-                let p = w.prepare(xb.baseAddress!, batch: batch, mode: mode)
+                let p = w.prepare(xb.baseAddress!, batch: batch, mode: mode, threads: threads)
                 prepared[f] = p
                 return p
             }

@@ -56,8 +56,9 @@ public protocol WeightMatrix: Sendable {
     var typeName: String { get }
     /// What `prepare` produces in `mode`: matrices with equal formats accept each other's prepared activations.
     func activationFormat(mode: MatMulMode) -> ActivationFormat
-    /// Converts `batch` rows of `columns` floats into what `multiply` consumes.
-    func prepare(_ x: UnsafePointer<Float>, batch: Int, mode: MatMulMode) -> PreparedActivations
+    /// Converts `batch` rows of `columns` floats into what `multiply` consumes, the rows split between `threads`
+    /// (each row is converted on its own, so the result does not depend on the split).
+    func prepare(_ x: UnsafePointer<Float>, batch: Int, mode: MatMulMode, threads: Int) -> PreparedActivations
     /// Computes output rows `rows` for every prepared activation row into `y[b * ldo + r]`.
     /// Safe to call concurrently for disjoint row ranges.
     func multiply(_ input: PreparedActivations, rows: Range<Int>, into y: UnsafeMutablePointer<Float>, ldo: Int)
@@ -66,10 +67,15 @@ public protocol WeightMatrix: Sendable {
 }
 
 extension WeightMatrix {
+    /// `prepare` on one thread.
+    public func prepare(_ x: UnsafePointer<Float>, batch: Int, mode: MatMulMode) -> PreparedActivations {
+        prepare(x, batch: batch, mode: mode, threads: 1)
+    }
+
     /// `x @ Wᵀ` for `batch = x.count / columns` rows, parallel over output rows (`[batch][rows]`).
     public func apply(to x: [Float], mode: MatMulMode, threads: Int) -> [Float] {
         let batch = x.count / columns
-        let prepared = x.withUnsafeBufferPointer { prepare($0.baseAddress!, batch: batch, mode: mode) }
+        let prepared = x.withUnsafeBufferPointer { prepare($0.baseAddress!, batch: batch, mode: mode, threads: threads) }
         var y = [Float](repeating: 0, count: batch * rows)
         let rows = self.rows
         y.withUnsafeMutableBufferPointer { yb in
@@ -185,20 +191,24 @@ public struct QuantizedWeightMatrix: WeightMatrix, @unchecked Sendable {
         return ActivationFormat(typeID: rounded ? Int(ActivationRounding.dotType(for: type).id) : -1, columns: columns, kernelReady: kernel)
     }
 
-    public func prepare(_ x: UnsafePointer<Float>, batch: Int, mode: MatMulMode) -> PreparedActivations {
+    public func prepare(_ x: UnsafePointer<Float>, batch: Int, mode: MatMulMode, threads: Int) -> PreparedActivations {
         let dot = ActivationRounding.dotType(for: type)
         if mode == .fast && fastSupported {
-            let rb = dot.byteCount(elements: columns)!
+            let rb = dot.byteCount(elements: columns)!, columns = columns
             let p = PreparedActivations(batch: batch, rowBytes: rb, kernelReady: true)
-            for b in 0 ..< batch {
-                let src = x + b * columns, dst = p.storage + b * rb
-                switch dot {
-                case .q8_0: ck_quantize_q8_0(src, dst, Int64(columns))
-                case .q8_1: ck_quantize_q8_1(src, dst, Int64(columns))
-                case .q8_K: ck_quantize_q8_K(src, dst, Int64(columns))
-                case .f16: ck_f32_to_f16(src, dst.assumingMemoryBound(to: UInt16.self), Int64(columns))
-                case .bf16: ck_f32_to_bf16(src, dst.assumingMemoryBound(to: UInt16.self), Int64(columns))
-                default: dst.copyMemory(from: src, byteCount: rb)
+            let src = SendablePointer(UnsafeMutablePointer(mutating: x)), dst = SendableRawPointer(p.storage)
+            // Worth a parallel pass only for prompt-sized batches.
+            parallelRanges(batch, threads: batch * columns >= 1 << 15 ? threads : 1) { rows in
+                for b in rows {
+                    let x = src.p + b * columns, y = dst.p + b * rb
+                    switch dot {
+                    case .q8_0: ck_quantize_q8_0(x, y, Int64(columns))
+                    case .q8_1: ck_quantize_q8_1(x, y, Int64(columns))
+                    case .q8_K: ck_quantize_q8_K(x, y, Int64(columns))
+                    case .f16: ck_f32_to_f16(x, y.assumingMemoryBound(to: UInt16.self), Int64(columns))
+                    case .bf16: ck_f32_to_bf16(x, y.assumingMemoryBound(to: UInt16.self), Int64(columns))
+                    default: y.copyMemory(from: x, byteCount: rb)
+                    }
                 }
             }
             return p
@@ -308,7 +318,7 @@ public struct FloatWeightMatrix: WeightMatrix, @unchecked Sendable {
         ActivationFormat(typeID: -1, columns: columns, kernelReady: mode == .fast)
     }
 
-    public func prepare(_ x: UnsafePointer<Float>, batch: Int, mode: MatMulMode) -> PreparedActivations {
+    public func prepare(_ x: UnsafePointer<Float>, batch: Int, mode: MatMulMode, threads: Int) -> PreparedActivations {
         let p = PreparedActivations(batch: batch, rowBytes: columns * 4, kernelReady: mode == .fast)
         p.floats.update(from: x, count: batch * columns)
         return p
