@@ -560,31 +560,8 @@ static ATTR void KFN(sgemm_nt)(const float *x, int64_t m, const float *w, int64_
 #if CK_AVX2_VARIANT
 #include "q4_kx8_impl.h"
 #include "q6_kx8_impl.h"
-#else
-// A repacked Q4_K tensor (ck_repack_q4_Kx8) row by row, each unpacked back to stored super-blocks for mm_k.
-static ATTR void KFN(mm_q4_Kx8_rows)(const uint8_t *w, int r0, int r1, int ncols, const uint8_t *act, size_t ab, int batch,
-                                      float *out, int ldo) {
-    const size_t rb = 144 * (size_t)(ncols / 256);
-    uint8_t *row = malloc(rb);
-    for (int r = r0; r < r1; r++) {
-        ck_unrepack_q4_Kx8_row(w, ncols, r, row);
-        KFN(mm_k)(12, row, rb, 0, 1, ncols, act, ab, batch, out + r, ldo);
-    }
-    free(row);
-}
-
-// A repacked Q6_K tensor (ck_repack_q6_Kx8) row by row, each unpacked back to stored super-blocks for mm_k.
-static ATTR void KFN(mm_q6_Kx8_rows)(const uint8_t *w, int r0, int r1, int ncols, const uint8_t *act, size_t ab, int batch,
-                                      float *out, int ldo) {
-    const size_t rb = 210 * (size_t)(ncols / 256);
-    uint8_t *row = malloc(rb);
-    for (int r = r0; r < r1; r++) {
-        ck_unrepack_q6_Kx8_row(w, ncols, r, row);
-        KFN(mm_k)(14, row, rb, 0, 1, ncols, act, ab, batch, out + r, ldo);
-    }
-    free(row);
-}
 #endif
+#include "interleaved_impl.h"
 
 // F32 / F16 / BF16 weights: every output is dot_f32 of the weight row and the activation row (the activation row
 // widened exactly to float first), computed by sgemm_nt in register tiles (it gives each element dot_f32's bits), the
@@ -675,20 +652,6 @@ static ATTR void KFN(mm_float)(int wtype, const uint8_t *w, size_t rb, int r0, i
     free(wf); free(af);
 }
 
-#if !CK_AVX2_VARIANT
-// A repacked Q4_0 tensor (ck_repack_q4_0x8) row by row, each unpacked back to stored blocks for mm_legacy.
-static ATTR void KFN(mm_q4_0x8_rows)(const uint8_t *w, int r0, int r1, int ncols, const uint8_t *act, size_t ab, int batch,
-                                      float *out, int ldo) {
-    const size_t rb = 18 * (size_t)(ncols / 32);
-    uint8_t *row = malloc(rb);
-    for (int r = r0; r < r1; r++) {
-        ck_unrepack_q4_0x8_row(w, ncols, r, row);
-        KFN(mm_legacy)(2, row, rb, 0, 1, ncols, act, ab, batch, out + r, ldo);
-    }
-    free(row);
-}
-#endif
-
 static ATTR void KFN(matmul)(int wtype, const void *w, size_t rb, int nrows, int r0, int r1, int ncols, const void *act,
                               size_t ab, int batch, float *out, int ldo) {
     switch (wtype) {
@@ -700,15 +663,7 @@ static ATTR void KFN(matmul)(int wtype, const void *w, size_t rb, int nrows, int
     case 2: case 6: KFN(mm_legacy)(wtype, w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
 #endif
     case 3: case 7: KFN(mm_legacy)(wtype, w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
-#if CK_AVX2_VARIANT
-    case CK_Q4_0_X8: KFN(mm_q4_0x8)(w, r0, r1, ncols, act, ab, batch, out, ldo); break;
-    case CK_Q4_K_X8: KFN(mm_q4_Kx8)(w, r0, r1, ncols, act, ab, batch, out, ldo); break;
-    case CK_Q6_K_X8: KFN(mm_q6_Kx8)(w, r0, r1, ncols, act, ab, batch, out, ldo); break;
-#else
-    case CK_Q4_0_X8: KFN(mm_q4_0x8_rows)(w, r0, r1, ncols, act, ab, batch, out, ldo); break;
-    case CK_Q4_K_X8: KFN(mm_q4_Kx8_rows)(w, r0, r1, ncols, act, ab, batch, out, ldo); break;
-    case CK_Q6_K_X8: KFN(mm_q6_Kx8_rows)(w, r0, r1, ncols, act, ab, batch, out, ldo); break;
-#endif
+    case CK_Q4_0_X8: case CK_Q4_K_X8: case CK_Q6_K_X8: KFN(mm_x8)(wtype, w, r0, r1, ncols, act, ab, batch, out, ldo); break;
     case 10: case 11: case 12: case 13: case 14: KFN(mm_k)(wtype, w, rb, r0, r1, ncols, act, ab, batch, out, ldo); break;
     default: break;
     }

@@ -2,7 +2,7 @@
 // by kernels_impl.h in its AVX2 variant). Each output gets mm_k's numbers: per super-block the exact integers
 // Σ_j sc_j·Σ q·a and Σ_j m_j·(bsums of sub-block j), then k_superblock_term's float operations in its order, super-block
 // after super-block — here in eight lanes, one row each, so the bits are those of the stored-row path. The integers
-// are formed as in mm_q4_0x8: four elements of all eight rows side by side, a multiply-add against those four
+// are formed as in x8_tile (q4_0x8_impl.h): four elements of all eight rows side by side, a multiply-add against those four
 // activation bytes broadcast, the sub-block's scales as int16 madd factors.
 
 // Activation row b's sub-block sums in pairs, as madd factors against repacked mins: bsp[(b·ns + s)·4 + p] holds
@@ -65,40 +65,4 @@ static ATTR inline __attribute__((always_inline)) void KFN(q4kx8_tile)(const uin
         }
     }
     for (int k = 0; k < n; k++) _mm256_storeu_ps(out + (size_t)k * ldo, sum[k]);
-}
-
-// Row r of a repacked tensor on its own, unpacked back to stored super-blocks: mm_k on that one row.
-static ATTR void KFN(q4kx8_row)(const uint8_t *w, int r, int ncols, const uint8_t *act, size_t ab, int batch, float *out,
-                                 int ldo) {
-    const size_t rb = 144 * (size_t)(ncols / 256);
-    uint8_t *row = malloc(rb);
-    ck_unrepack_q4_Kx8_row(w, ncols, r, row);
-    KFN(mm_k)(12, row, rb, 0, 1, ncols, act, ab, batch, out + r, ldo);
-    free(row);
-}
-
-// Rows [r0, r1) of a repacked Q4_K tensor for every activation row: whole eight-row groups in q4kx8_tile (four
-// activation rows at a time), rows of a group cut by the range through q4kx8_row.
-static ATTR void KFN(mm_q4_Kx8)(const uint8_t *w, int r0, int r1, int ncols, const uint8_t *act, size_t ab, int batch,
-                                 float *out, int ldo) {
-    const int ns = ncols / 256;
-    int32_t *bsp = malloc(sizeof(int32_t) * 4 * (size_t)batch * ns);
-    KFN(q4kx8_bsum_pairs)(act, ab, batch, ns, bsp);
-    const size_t group = CK_Q4_K_X8_BYTES * (size_t)ns;
-    int r = r0;
-    for (; r < r1 && (r % 8 != 0 || r + 8 > r1); r++) KFN(q4kx8_row)(w, r, ncols, act, ab, batch, out, ldo);
-    for (; r + 8 <= r1; r += 8) {
-        const uint8_t *g = w + (size_t)(r / 8) * group;
-        int b = 0;
-        for (; b + 4 <= batch; b += 4)
-            KFN(q4kx8_tile)(g, ns, act + (size_t)b * ab, ab, bsp + (size_t)b * ns * 4, 4, out + (size_t)b * ldo + r, ldo);
-        switch (batch - b) {
-        case 3: KFN(q4kx8_tile)(g, ns, act + (size_t)b * ab, ab, bsp + (size_t)b * ns * 4, 3, out + (size_t)b * ldo + r, ldo); break;
-        case 2: KFN(q4kx8_tile)(g, ns, act + (size_t)b * ab, ab, bsp + (size_t)b * ns * 4, 2, out + (size_t)b * ldo + r, ldo); break;
-        case 1: KFN(q4kx8_tile)(g, ns, act + (size_t)b * ab, ab, bsp + (size_t)b * ns * 4, 1, out + (size_t)b * ldo + r, ldo); break;
-        default: break;
-        }
-    }
-    for (; r < r1; r++) KFN(q4kx8_row)(w, r, ncols, act, ab, batch, out, ldo);
-    free(bsp);
 }

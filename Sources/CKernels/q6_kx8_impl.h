@@ -62,39 +62,3 @@ static ATTR inline __attribute__((always_inline)) void KFN(q6kx8_tile)(const uin
     }
     for (int k = 0; k < n; k++) _mm256_storeu_ps(out + (size_t)k * ldo, sum[k]);
 }
-
-// Row r of a repacked tensor on its own, unpacked back to stored super-blocks: mm_k on that one row.
-static ATTR void KFN(q6kx8_row)(const uint8_t *w, int r, int ncols, const uint8_t *act, size_t ab, int batch, float *out,
-                                 int ldo) {
-    const size_t rb = 210 * (size_t)(ncols / 256);
-    uint8_t *row = malloc(rb);
-    ck_unrepack_q6_Kx8_row(w, ncols, r, row);
-    KFN(mm_k)(14, row, rb, 0, 1, ncols, act, ab, batch, out + r, ldo);
-    free(row);
-}
-
-// Rows [r0, r1) of a repacked Q6_K tensor for every activation row: whole eight-row groups in q6kx8_tile (four
-// activation rows at a time), rows of a group cut by the range through q6kx8_row.
-static ATTR void KFN(mm_q6_Kx8)(const uint8_t *w, int r0, int r1, int ncols, const uint8_t *act, size_t ab, int batch,
-                                 float *out, int ldo) {
-    const int ns = ncols / 256;
-    int32_t *bsp = malloc(sizeof(int32_t) * 8 * (size_t)batch * ns);
-    KFN(q6kx8_bsum_pairs)(act, ab, batch, ns, bsp);
-    const size_t group = 1680 * (size_t)ns;
-    int r = r0;
-    for (; r < r1 && (r % 8 != 0 || r + 8 > r1); r++) KFN(q6kx8_row)(w, r, ncols, act, ab, batch, out, ldo);
-    for (; r + 8 <= r1; r += 8) {
-        const uint8_t *g = w + (size_t)(r / 8) * group;
-        int b = 0;
-        for (; b + 4 <= batch; b += 4)
-            KFN(q6kx8_tile)(g, ns, act + (size_t)b * ab, ab, bsp + (size_t)b * ns * 8, 4, out + (size_t)b * ldo + r, ldo);
-        switch (batch - b) {
-        case 3: KFN(q6kx8_tile)(g, ns, act + (size_t)b * ab, ab, bsp + (size_t)b * ns * 8, 3, out + (size_t)b * ldo + r, ldo); break;
-        case 2: KFN(q6kx8_tile)(g, ns, act + (size_t)b * ab, ab, bsp + (size_t)b * ns * 8, 2, out + (size_t)b * ldo + r, ldo); break;
-        case 1: KFN(q6kx8_tile)(g, ns, act + (size_t)b * ab, ab, bsp + (size_t)b * ns * 8, 1, out + (size_t)b * ldo + r, ldo); break;
-        default: break;
-        }
-    }
-    for (; r < r1; r++) KFN(q6kx8_row)(w, r, ncols, act, ab, batch, out, ldo);
-    free(bsp);
-}
