@@ -74,9 +74,42 @@ static ATTR void KFN(quantize_q8_K)(const float *x, void *vy, int64_t n) {
     }
 }
 
+#if CK_AVX2_VARIANT
+// Eight at a time with F16C, which rounds to nearest even and widens exactly as F2H/H2F do; a group of eight holding
+// a NaN goes through F2H, which gives every NaN the quiet half 0x7E00 with its sign as ggml does (F16C would keep
+// payload bits).
+static ATTR void KFN(f32_to_f16)(const float *x, uint16_t *y, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        if (_mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)) == 0)
+            _mm_storeu_si128((__m128i *)(y + i), _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
+        else
+            for (int l = 0; l < 8; l++) y[i + l] = F2H(x[i + l]);
+    }
+    for (; i < n; i++) y[i] = F2H(x[i]);
+}
+static ATTR void KFN(f16_to_f32)(const uint16_t *x, float *y, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i))));
+    for (; i < n; i++) y[i] = H2F(x[i]);
+}
+static ATTR void KFN(round_f16)(float *x, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        if (_mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)) == 0)
+            _mm256_storeu_ps(x + i, _mm256_cvtph_ps(_mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT)));
+        else
+            for (int l = 0; l < 8; l++) x[i + l] = H2F(F2H(x[i + l]));
+    }
+    for (; i < n; i++) x[i] = H2F(F2H(x[i]));
+}
+#else
 static ATTR void KFN(f32_to_f16)(const float *x, uint16_t *y, int64_t n) { for (int64_t i = 0; i < n; i++) y[i] = F2H(x[i]); }
 static ATTR void KFN(f16_to_f32)(const uint16_t *x, float *y, int64_t n) { for (int64_t i = 0; i < n; i++) y[i] = H2F(x[i]); }
 static ATTR void KFN(round_f16)(float *x, int64_t n) { for (int64_t i = 0; i < n; i++) x[i] = H2F(F2H(x[i])); }
+#endif
 
 #if CK_AVX2_VARIANT
 // Explicit FMA intrinsics: the same operations in debug (-O0) and release builds.
