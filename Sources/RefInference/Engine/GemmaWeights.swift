@@ -30,7 +30,8 @@ public struct GemmaWeights: Sendable {
     public var layers: [GemmaLayerWeights]
 
     /// Views into a GGUF file's blocks (nothing is dequantized except the small F32 norm vectors); with `hugePages`
-    /// the matrices' blocks are first copied into memory backed by 2 MB pages (`HugePageWeights`), unchanged.
+    /// the matrices' blocks are first copied into memory backed by 2 MB pages (`HugePageWeights`), in the layout their
+    /// fastest kernel reads (`QuantizedLayout.fastest`; the products keep their bits).
     public init(gguf file: GGUFFile, config: GemmaConfig, hugePages: Bool = false) throws(KilnError) {
         let arena = hugePages ? HugePageWeights(bytes: file.mapped.count - file.dataOffset, tensors: file.tensors.count) : nil
         try self.init(config: config, matrix: { (name, rows, columns) throws(KilnError) in

@@ -1,4 +1,3 @@
-import CKernels
 import GGUFWriter
 import KilnCore
 #if canImport(Glibc)
@@ -12,8 +11,8 @@ import Glibc
 /// machine the 262k-row output product of the 270M model takes 18.5 ms per token read in place and 12.8 ms from
 /// 2 MB pages (Q4_0; Q8_0 alike). llama.cpp's CPU backend likewise copies the tensors it repacks into its own buffers.
 /// The copied ranges of the mapping are released as they are copied, so the resident set does not grow: the
-/// weights are resident once, here instead of in the mapping. Q4_0 tensors are rewritten on the way in to the
-/// interleaved layout their fastest kernel reads (`QuantizedLayout.fastest`), as llama.cpp repacks them.
+/// weights are resident once, here instead of in the mapping. Q4_0, Q4_K and Q6_K tensors are rewritten on the way
+/// in to the interleaved layout their fastest kernel reads (`QuantizedLayout.fastest`), as llama.cpp repacks them.
 /// Not thread-safe while it is being filled.
 final class HugePageWeights: @unchecked Sendable {
     private let base: UnsafeMutableRawPointer
