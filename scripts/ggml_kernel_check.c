@@ -153,7 +153,8 @@ int main(void) {
     }
     // Q4_0 tensors of a multiple of 8 rows, which llama.cpp repacks to block_q4_0x8 and multiplies with
     // ggml_gemv_q4_0_8x8_q8_0 / ggml_gemm_q4_0_8x8_q8_0, and Kiln repacks to its own layout (ck_repack_q4_0x8) for
-    // ck_matmul(CK_Q4_0_X8): 16 rows × 7 activation rows, split unevenly (cuts inside an 8-row group take the
+    // ck_matmul(CK_Q4_0_X8) — and the stored rows too, whose eight-row groups take the same tile: 16 rows × 7
+    // activation rows, split unevenly (cuts inside an 8-row group take the
     // row-by-row edge path), every output against ggml's gemv of that activation row on ggml's own layout (built here
     // as repack.cpp's make_block_q4_0x8 lays it out: the eight rows' d, then 8-byte pieces of their qs taken row after
     // row, each byte xor 0x88). The unpacked-back rows must equal the stored ones byte for byte.
@@ -161,7 +162,7 @@ int main(void) {
         enum { R8 = 16 };
         const int nb = BN / 32, wrow = nb * 18, arow = nb * 34;
         uint8_t *ours8 = malloc((size_t)R8 * wrow), *theirs8 = malloc((size_t)R8 * wrow), *back = malloc((size_t)wrow);
-        int diff = 0, total = 0, unpack_diff = 0;
+        int diff = 0, stored_diff = 0, total = 0, unpack_diff = 0;
         for (int t = 0; t < 40; t++) {
             for (int i = 0; i < R8 * BN; i++) bw[i] = (float)((uniform() * 2 - 1) * 0.05);
             for (int i = 0; i < B * BN; i++) bx[i] = (float)((uniform() * 2 - 1) * (uniform() < 0.1 ? 20 : 1));
@@ -182,18 +183,26 @@ int main(void) {
                             out[16 + 8 * j + e] = q[(size_t)(8 * g + j % 8) * wrow + 18 * i + 2 + (j / 8) * 8 + e] ^ 0x88;
                 }
             const int cuts[] = {0, 5, 8, 16};
-            for (int k = 0; k < 3; k++)
+            float *stored = malloc(sizeof(float) * R8 * B);
+            for (int k = 0; k < 3; k++) {
                 ck_matmul(CK_Q4_0_X8, ours8, (size_t)wrow, R8, cuts[k], cuts[k + 1], BN, bact, (size_t)arow, B, bout, R8);
+                ck_matmul(2, q, (size_t)wrow, R8, cuts[k], cuts[k + 1], BN, bact, (size_t)arow, B, stored, R8);
+            }
             for (int b = 0; b < B; b++) {
                 float theirs[R8];
                 ggml_gemv_q4_0_8x8_q8_0(BN, theirs, R8, theirs8, bact + (size_t)b * arow, 1, R8);
-                for (int r = 0; r < R8; r++) { diff += memcmp(&theirs[r], &bout[b * R8 + r], sizeof(float)) != 0; total++; }
+                for (int r = 0; r < R8; r++) {
+                    diff += memcmp(&theirs[r], &bout[b * R8 + r], sizeof(float)) != 0;
+                    stored_diff += memcmp(&theirs[r], &stored[b * R8 + r], sizeof(float)) != 0;
+                    total++;
+                }
             }
+            free(stored);
             free(q);
         }
-        printf("Q4_0 repacked (%d rows x %d activation rows): %d of %d outputs differ from ggml_gemv_q4_0_8x8_q8_0; "
-               "%d rows differ after unpacking\n", R8, B, diff, total, unpack_diff);
-        failed += diff + unpack_diff;
+        printf("Q4_0, %d rows x %d activation rows, against ggml_gemv_q4_0_8x8_q8_0: interleaved %d of %d outputs differ, "
+               "stored rows %d; %d rows differ after unpacking\n", R8, B, diff, total, stored_diff, unpack_diff);
+        failed += diff + stored_diff + unpack_diff;
         free(ours8); free(theirs8); free(back);
     }
     // Q4_K and Q6_K repacked to Kiln's interleaved layouts (ck_repack_q4_Kx8, ck_repack_q6_Kx8) against Kiln's one-row

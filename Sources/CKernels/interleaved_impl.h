@@ -29,12 +29,28 @@ static ATTR void KFN(x8_row)(int xt, const uint8_t *w, int r, int ncols, const u
 
 #if CK_AVX2_VARIANT
 // One group × n activation rows (n constant at each call, so every instance keeps its accumulators in registers).
-static ATTR inline __attribute__((always_inline)) void KFN(x8_tile_n)(int xt, const uint8_t *g, int nb, const uint8_t *act,
-                                                                       size_t ab, const float *da, const int32_t *ai, int n,
-                                                                       float *out, int ldo) {
-    if (xt == CK_Q4_0_X8) KFN(x8_tile)(g, nb, act, ab, ai, da, n, out, ldo);
+static ATTR inline __attribute__((always_inline)) void KFN(x8_tile_n)(int xt, const uint8_t *g, const uint8_t *qi, const float *dw8,
+                                                                       int nb, const uint8_t *act, size_t ab, const float *da,
+                                                                       const int32_t *ai, int n, float *out, int ldo) {
+    if (xt == CK_Q4_0_X8) KFN(x8_tile)(g, qi, dw8, nb, act, ab, ai, da, n, out, ldo);
     else if (xt == CK_Q4_K_X8) KFN(q4kx8_tile)(g, nb, act, ab, ai, n, out, ldo);
     else KFN(q6kx8_tile)(g, nb, act, ab, ai, n, out, ldo);
+}
+
+static ATTR void KFN(x8_group)(int xt, const uint8_t *g, const uint8_t *qi, const float *dw8, int nb, const uint8_t *act,
+                                size_t ab, const float *da, const int32_t *ai, int astride, int batch, float *out, int ldo) {
+    for (int b = 0; b < batch; b += 4) {
+        const uint8_t *a = act + (size_t)b * ab;
+        const float *dab = da ? da + (size_t)b * nb : NULL;
+        const int32_t *aib = ai + (size_t)b * astride;
+        float *ob = out + (size_t)b * ldo;
+        switch (batch - b) {
+        case 3: KFN(x8_tile_n)(xt, g, qi, dw8, nb, a, ab, dab, aib, 3, ob, ldo); break;
+        case 2: KFN(x8_tile_n)(xt, g, qi, dw8, nb, a, ab, dab, aib, 2, ob, ldo); break;
+        case 1: KFN(x8_tile_n)(xt, g, qi, dw8, nb, a, ab, dab, aib, 1, ob, ldo); break;
+        default: KFN(x8_tile_n)(xt, g, qi, dw8, nb, a, ab, dab, aib, 4, ob, ldo); break;
+        }
+    }
 }
 
 static ATTR void KFN(mm_x8)(int xt, const uint8_t *w, int r0, int r1, int ncols, const uint8_t *act, size_t ab, int batch,
@@ -56,22 +72,8 @@ static ATTR void KFN(mm_x8)(int xt, const uint8_t *w, int r0, int r1, int ncols,
     }
     int r = r0;
     for (; r < r1 && (r % 8 != 0 || r + 8 > r1); r++) KFN(x8_row)(xt, w, r, ncols, act, ab, batch, out, ldo);
-    for (; r + 8 <= r1; r += 8) {
-        const uint8_t *g = w + (size_t)(r / 8) * group;
-        int b = 0;
-        for (; b + 4 <= batch; b += 4)
-            KFN(x8_tile_n)(xt, g, nb, act + (size_t)b * ab, ab, da ? da + (size_t)b * nb : NULL, ai + (size_t)b * astride, 4,
-                           out + (size_t)b * ldo + r, ldo);
-        const float *dab = da ? da + (size_t)b * nb : NULL;
-        const int32_t *aib = ai + (size_t)b * astride;
-        float *ob = out + (size_t)b * ldo + r;
-        switch (batch - b) {
-        case 3: KFN(x8_tile_n)(xt, g, nb, act + (size_t)b * ab, ab, dab, aib, 3, ob, ldo); break;
-        case 2: KFN(x8_tile_n)(xt, g, nb, act + (size_t)b * ab, ab, dab, aib, 2, ob, ldo); break;
-        case 1: KFN(x8_tile_n)(xt, g, nb, act + (size_t)b * ab, ab, dab, aib, 1, ob, ldo); break;
-        default: break;
-        }
-    }
+    for (; r + 8 <= r1; r += 8)
+        KFN(x8_group)(xt, w + (size_t)(r / 8) * group, NULL, NULL, nb, act, ab, da, ai, astride, batch, out + r, ldo);
     for (; r < r1; r++) KFN(x8_row)(xt, w, r, ncols, act, ab, batch, out, ldo);
     free(ai); free(da);
 }

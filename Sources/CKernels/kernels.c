@@ -110,16 +110,16 @@ int ck_uses_avx2(void) {
 
 int ck_supports(int t) {
     switch (t) {
-    case 0: case 1: case 2: case 3: case 6: case 7: case 8: case 10: case 11: case 12: case 13: case 14: case 30: case CK_Q4_0_X8: case CK_Q4_K_X8: case CK_Q6_K_X8: return 1;
+    case 0: case 1: case 2: case 3: case 6: case 7: case 8: case 10: case 11: case 12: case 13: case 14: case 30: return 1;
     default: return 0;
     }
 }
 
 int ck_activation_type(int t) {
     switch (t) {
-    case 2: case 6: case 8: case CK_Q4_0_X8: return 8;
+    case 2: case 6: case 8: return 8;
     case 3: case 7: return 9;
-    case 10: case 11: case 12: case 13: case 14: case CK_Q4_K_X8: case CK_Q6_K_X8: return 15;
+    case 10: case 11: case 12: case 13: case 14: return 15;
     case 1: return 1;
     case 30: return 30;
     default: return 0;

@@ -602,6 +602,12 @@ static ATTR void KFN(sgemm_nt)(const float *x, int64_t m, const float *w, int64_
 #ifndef CK_FLOAT_PANEL
 #define CK_FLOAT_PANEL 32
 #endif
+// n values of an F32 (wtype 0), F16 (1) or BF16 (30) row as floats, widened exactly.
+static ATTR void KFN(widen_row)(int wtype, const void *src, float *dst, int64_t n) {
+    if (wtype == 1) KFN(f16_to_f32)((const uint16_t *)src, dst, n);
+    else if (wtype == 30) ck_bf16_to_f32_soft((const uint16_t *)src, dst, n);
+    else memcpy(dst, src, sizeof(float) * (size_t)n);
+}
 #if CK_AVX2_VARIANT
 // Eight elements of a half (wtype 1) or bfloat16 (30) row widened exactly to float.
 static ATTR inline __m256 KFN(widen8)(int wtype, const uint16_t *p) {
@@ -638,9 +644,8 @@ static ATTR inline __attribute__((always_inline)) void KFN(gemv_half)(int wtype,
             float s8[8], t = 0;
             _mm256_storeu_ps(s8, acc[m][k]);
             for (int i = k8; i < ncols; i++) {
-                uint32_t u = (uint32_t)wr[m][i] << 16;
-                float wi; memcpy(&wi, &u, 4);
-                if (wtype == 1) wi = H2F(wr[m][i]);
+                float wi;
+                KFN(widen_row)(wtype, wr[m] + i, &wi, 1);
                 t += af[(size_t)k * ncols + i] * wi;
             }
             out[(size_t)k * ldo + r + m] = ((s8[0] + s8[1]) + (s8[2] + s8[3])) + ((s8[4] + s8[5]) + (s8[6] + s8[7])) + t;
@@ -656,13 +661,7 @@ static ATTR void KFN(mm_float)(int wtype, const uint8_t *w, size_t rb, int r0, i
     }
     float *wf = malloc(sizeof(float) * (size_t)ncols * CK_FLOAT_PANEL);
     float *af = malloc(sizeof(float) * (size_t)ncols * (size_t)batch);
-    for (int b = 0; b < batch; b++) {
-        const uint8_t *ar = act + (size_t)b * ab;
-        float *dst = af + (size_t)b * ncols;
-        if (wtype == 1) KFN(f16_to_f32)((const uint16_t *)ar, dst, ncols);
-        else if (wtype == 30) ck_bf16_to_f32_soft((const uint16_t *)ar, dst, ncols);
-        else memcpy(dst, ar, sizeof(float) * (size_t)ncols);
-    }
+    for (int b = 0; b < batch; b++) KFN(widen_row)(wtype, act + (size_t)b * ab, af + (size_t)b * ncols, ncols);
     int r = r0;
 #if CK_AVX2_VARIANT
     if (batch <= 2 && wtype != 0)
@@ -673,13 +672,7 @@ static ATTR void KFN(mm_float)(int wtype, const uint8_t *w, size_t rb, int r0, i
 #endif
     for (; r < r1; r += CK_FLOAT_PANEL) {
         const int rows = r1 - r < CK_FLOAT_PANEL ? r1 - r : CK_FLOAT_PANEL;
-        for (int k = 0; k < rows; k++) {
-            const uint8_t *wr = w + (size_t)(r + k) * rb;
-            float *dst = wf + (size_t)k * ncols;
-            if (wtype == 1) KFN(f16_to_f32)((const uint16_t *)wr, dst, ncols);
-            else if (wtype == 30) ck_bf16_to_f32_soft((const uint16_t *)wr, dst, ncols);
-            else memcpy(dst, wr, sizeof(float) * (size_t)ncols);
-        }
+        for (int k = 0; k < rows; k++) KFN(widen_row)(wtype, w + (size_t)(r + k) * rb, wf + (size_t)k * ncols, ncols);
         KFN(sgemm_nt)(af, batch, wf, rows, ncols, out + r, ldo);
     }
     free(wf); free(af);

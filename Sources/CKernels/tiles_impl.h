@@ -21,7 +21,7 @@ static ATTR inline __m256i KFN(fifth_bits32)(uint32_t qh) {
 }
 
 // The 32 values of a stored Q4_0, Q5_0 or Q8_0 block as int8, built in vector registers (unpack_legacy_row's values);
-// `q4_offset` is what Q4_0 subtracts (8, or 0 for the unsigned values dot_blocks_seq8u takes).
+// `q4_offset` is what Q4_0 subtracts (8).
 static ATTR inline __m256i KFN(block_values)(int type, const uint8_t *blk, int q4_offset) {
     if (type == 8) return _mm256_loadu_si256((const __m256i *)(blk + 2));
     if (type == 6) {
@@ -131,33 +131,7 @@ static ATTR inline __attribute__((always_inline)) void KFN(tile_4xn_packed)(int 
     for (int m = 0; m < 4; m++) for (int k = 0; k < n; k++) out[(size_t)k * ldo + m] = KFN(hsum_f8)(acc[m][k]);
 }
 
-// Eight rows of dot_blocks_seq at once (lane k holds row k), on rows stored without Q4_0's offset (0..15, from
-// unpack_row_v with offset 0): Σ(q−8)·a is computed as Σq·a − 8·Σa, an exact integer either way, so each lane gets the
-// same sums and the same bits — without the two sign operations per row that signed values need. `asum[i]` is Σ of
-// activation block i's int8 values; one horizontal reduction serves eight rows.
-static ATTR __m256 KFN(dot_blocks_seq8u)(const int8_t *q8, int ncols, const float *dw8, const uint8_t *a, const int *asum,
-                                          const float *da, int nb) {
-    const __m256i ones = _mm256_set1_epi16(1);
-    __m256 acc = _mm256_setzero_ps();
-    for (int i = 0; i < nb; i++) {
-        const __m256i y = _mm256_loadu_si256((const __m256i *)(a + 34 * i + 2));
-        __m256i p[8];
-        for (int k = 0; k < 8; k++) {
-            const __m256i x = _mm256_loadu_si256((const __m256i *)(q8 + (size_t)k * ncols + 32 * i));
-            p[k] = _mm256_madd_epi16(_mm256_maddubs_epi16(x, y), ones);
-        }
-        const __m256i h01 = _mm256_hadd_epi32(p[0], p[1]), h23 = _mm256_hadd_epi32(p[2], p[3]);
-        const __m256i h45 = _mm256_hadd_epi32(p[4], p[5]), h67 = _mm256_hadd_epi32(p[6], p[7]);
-        const __m256i g0 = _mm256_hadd_epi32(h01, h23), g1 = _mm256_hadd_epi32(h45, h67);
-        __m256i sums = _mm256_add_epi32(_mm256_permute2x128_si256(g0, g1, 0x20), _mm256_permute2x128_si256(g0, g1, 0x31));
-        sums = _mm256_sub_epi32(sums, _mm256_set1_epi32(8 * asum[i]));
-        const __m256 d = _mm256_mul_ps(_mm256_loadu_ps(dw8 + 8 * i), _mm256_set1_ps(da[i]));
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), d, acc);
-    }
-    return acc;
-}
-
-// Σ of each activation block's 32 int8 values (for dot_blocks_seq8u): asum[b·nb + i].
+// Σ of each activation block's 32 int8 values (for x8_tile's Σq·a − 8·Σa): asum[b·nb + i].
 static ATTR void KFN(activation_sums)(const uint8_t *act, size_t ab, int batch, int nb, int *asum) {
     const __m256i ones8 = _mm256_set1_epi8(1), ones = _mm256_set1_epi16(1);
     for (int b = 0; b < batch; b++)
@@ -177,6 +151,7 @@ static ATTR void KFN(activation_sums)(const uint8_t *act, size_t ab, int batch, 
 // Unpacked group-block i (lanes8_bytes per block): for each k < 8, the eight rows' elements 4k..4k+3 side by side
 // (row r at byte 4r). Q5_0 stores q + 16 (0..31, so maddubs can take it as unsigned; the offset comes back out as
 // 16·Σ of the four activation bytes); Q8_0 stores |q| and then q itself (maddubs(|q|, sign(a, q)), as dot_blocks).
+// Q4_0 stores its 0..15 values for x8_tile (q4_0x8_impl.h), which computes llama.cpp's repacked-Q4_0 order instead.
 static ATTR inline int KFN(lanes8_bytes)(int type) { return type == 8 ? 512 : 256; }
 
 static ATTR void KFN(lanes8_unpack)(int type, const uint8_t *w, size_t rb, int nb, uint8_t *qi, float *dw8) {
@@ -196,7 +171,7 @@ static ATTR void KFN(lanes8_unpack)(int type, const uint8_t *w, size_t rb, int n
                     memcpy(qi + ub * i + 64 * k + 32 + 4 * r, &u[k], 4);
                 }
             } else {
-                _mm256_storeu_si256((__m256i *)t, _mm256_add_epi8(v, _mm256_set1_epi8(16)));
+                _mm256_storeu_si256((__m256i *)t, _mm256_add_epi8(v, _mm256_set1_epi8(type == 2 ? 8 : 16)));
                 for (int k = 0; k < 8; k++) memcpy(qi + ub * i + 32 * k + 4 * r, &t[k], 4);
             }
         }
@@ -267,9 +242,15 @@ static ATTR void KFN(mm_lanes8)(int type, const uint8_t *w, size_t rb, int r, in
     free(qi); free(dw8); free(cs16);
 }
 
+// One eight-row group of an interleaved tensor (or, for Q4_0, of stored rows unpacked by lanes8_unpack) for every
+// activation row, four at a time (interleaved_impl.h).
+static ATTR void KFN(x8_group)(int xt, const uint8_t *g, const uint8_t *qi, const float *dw8, int nb, const uint8_t *act,
+                                size_t ab, const float *da, const int32_t *ai, int astride, int batch, float *out, int ldo);
+
 // Q4_0 and Q5_0 (unpacked to int8) and Q8_0 (read in place) against Q8_0 activations, the AVX2 product for any batch.
-// Q4_0 tensors of a multiple of eight rows take llama.cpp's repacked path (dot_blocks_seq8u, dot_blocks_seq for rows
-// left over at the end of a range); the rest its vec_dot path, in TILE_M × TILE_N tiles (tile_mn) with dot_blocks at the edges.
+// Q4_0 tensors of a multiple of eight rows take llama.cpp's repacked path (eight-row groups through x8_group,
+// dot_blocks_seq for rows left over at the end of a range); the rest its vec_dot path, in TILE_M × TILE_N tiles
+// (tile_mn) or eight rows at once (mm_lanes8), with dot_blocks at the edges.
 static ATTR void KFN(mm_q8_family)(int type, const uint8_t *w, size_t rb, int nrows, int r0, int r1, int ncols,
                                     const uint8_t *act, size_t ab, int batch, float *out, int ldo) {
     const int nb = ncols / 32;
@@ -280,17 +261,14 @@ static ATTR void KFN(mm_q8_family)(int type, const uint8_t *w, size_t rb, int nr
     int r = r0;
     if (type == 2 && nrows % 8 == 0) {
         int *asum = malloc(sizeof(int) * (size_t)batch * nb);
+        uint8_t *qi = malloc((size_t)KFN(lanes8_bytes)(2) * nb);
         float *dw8 = dw + 8 * nb;
         KFN(activation_sums)(act, ab, batch, nb, asum);
         for (; r + 8 <= r1; r += 8) {
-            for (int k = 0; k < 8; k++) {
-                KFN(unpack_row_v)(type, w + (size_t)(r + k) * rb, nb, q + (size_t)k * ncols, dw, 0);
-                for (int i = 0; i < nb; i++) dw8[8 * i + k] = dw[i];
-            }
-            for (int b = 0; b < batch; b++)
-                _mm256_storeu_ps(out + (size_t)b * ldo + r,
-                                 KFN(dot_blocks_seq8u)(q, ncols, dw8, act + (size_t)b * ab, asum + (size_t)b * nb, da + (size_t)b * nb, nb));
+            KFN(lanes8_unpack)(2, w + (size_t)r * rb, rb, nb, qi, dw8);
+            KFN(x8_group)(CK_Q4_0_X8, NULL, qi, dw8, nb, act, ab, da, asum, nb, batch, out + r, ldo);
         }
+        free(qi);
         for (; r < r1; r++) {
             KFN(unpack_row_v)(type, w + (size_t)r * rb, nb, q, dw, 8);
             for (int b = 0; b < batch; b++) out[(size_t)b * ldo + r] = KFN(dot_blocks_seq)(q, dw, act + (size_t)b * ab, nb);
