@@ -26,7 +26,8 @@ public struct EngineOptions: Sendable, Equatable {
     /// Prompt tokens per forward pass (each weight row is reused across the batch).
     public var batchSize: Int
     /// Copy a GGUF's weight matrices into 2 MB pages instead of reading them from the file mapping (`HugePageWeights`:
-    /// faster token-by-token decoding, the same bits, the same resident memory; Q4_0 interleaved for its AVX2 kernel).
+    /// faster token-by-token decoding, the same bits, the same resident memory; Q4_0/Q4_K/Q6_K interleaved for their
+    /// AVX2 kernels, `QuantizedLayout`).
     public var hugePageWeights: Bool
 
     public init(threads: Int = 1, contextLength: Int = 2048, path: ComputePath = .fast, llamaCppNumerics: Bool = true,

@@ -197,8 +197,7 @@ public struct QuantizedWeightMatrix: WeightMatrix, @unchecked Sendable {
             let rb = dot.byteCount(elements: columns)!, columns = columns
             let p = PreparedActivations(batch: batch, rowBytes: rb, kernelReady: true)
             let src = SendablePointer(UnsafeMutablePointer(mutating: x)), dst = SendableRawPointer(p.storage)
-            // Worth a parallel pass only for prompt-sized batches.
-            parallelRanges(batch, threads: batch * columns >= 1 << 15 ? threads : 1) { rows in
+            forRows(batch, width: columns, threads: threads) { rows in
                 for b in rows {
                     let x = src.p + b * columns, y = dst.p + b * rb
                     switch dot {
