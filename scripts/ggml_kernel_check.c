@@ -211,7 +211,7 @@ int main(void) {
     // rows must unpack back byte for byte.
     for (int kt = 0; kt < 2; kt++) {
         enum { R8 = 16 };
-        const int type = kt == 0 ? 12 : 14, bb = kt == 0 ? 144 : 210, gb = kt == 0 ? CK_Q4_K_X8_BYTES : 1680;
+        const int type = kt == 0 ? 12 : 14, bb = kt == 0 ? 144 : 210, gb = kt == 0 ? CK_Q4_K_X8_BYTES : CK_Q6_K_X8_BYTES;
         const int wrow = BN / 256 * bb, arow = BN / 256 * 292;
         uint8_t *q = malloc((size_t)R8 * wrow), *packed = malloc((size_t)R8 / 8 * (BN / 256) * gb), *back = malloc((size_t)wrow);
         int diff = 0, total = 0, unpack_diff = 0;

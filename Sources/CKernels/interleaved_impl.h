@@ -58,7 +58,7 @@ static ATTR void KFN(mm_x8)(int xt, const uint8_t *w, int r0, int r1, int ncols,
     const int nb = KFN(x8_blocks)(xt, ncols);
     // Per activation row: Q4_0 its blocks' sums (and scales in da), Q4_K/Q6_K their bsums in madd pairs.
     const int astride = xt == CK_Q4_0_X8 ? nb : xt == CK_Q4_K_X8 ? 4 * nb : 8 * nb;
-    const size_t group = (size_t)nb * (xt == CK_Q4_0_X8 ? 144 : xt == CK_Q4_K_X8 ? CK_Q4_K_X8_BYTES : 1680);
+    const size_t group = (size_t)nb * (xt == CK_Q4_0_X8 ? CK_Q4_0_X8_BYTES : xt == CK_Q4_K_X8 ? CK_Q4_K_X8_BYTES : CK_Q6_K_X8_BYTES);
     int32_t *ai = malloc(sizeof(int32_t) * (size_t)batch * astride);
     float *da = NULL;
     if (xt == CK_Q4_0_X8) {

@@ -17,7 +17,7 @@ static ATTR inline __attribute__((always_inline)) void KFN(x8_tile)(const uint8_
         __m256 dw;
         __m256i w[8];   // w[c]: elements 4c..4c+3 of the eight rows, 0..15
         if (g) {
-            const uint8_t *blk = g + 144 * (size_t)i;
+            const uint8_t *blk = g + CK_Q4_0_X8_BYTES * (size_t)i;
             dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)blk));
             for (int v = 0; v < 4; v++) {
                 const __m256i x = _mm256_loadu_si256((const __m256i *)(blk + 16 + 32 * v));

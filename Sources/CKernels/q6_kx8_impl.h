@@ -25,7 +25,7 @@ static ATTR inline __attribute__((always_inline)) void KFN(q6kx8_tile)(const uin
     __m256 sum[4];
     for (int k = 0; k < n; k++) sum[k] = _mm256_setzero_ps();
     for (int s = 0; s < ns; s++) {
-        const uint8_t *blk = g + 1680 * (size_t)s;
+        const uint8_t *blk = g + CK_Q6_K_X8_BYTES * (size_t)s;
         __m256i acc[4];
         for (int k = 0; k < n; k++) acc[k] = _mm256_setzero_si256();
         for (int j = 0; j < 16; j++) {

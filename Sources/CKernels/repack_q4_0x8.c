@@ -18,7 +18,7 @@ void ck_repack_q4_0x8(const void *src, size_t row_bytes, int nrows, int ncols, v
     uint8_t *d = dst;
     for (int g = 0; g < nrows / 8; g++)
         for (int i = 0; i < nb; i++) {
-            uint8_t *out = d + ((size_t)g * nb + i) * 144;
+            uint8_t *out = d + ((size_t)g * nb + i) * CK_Q4_0_X8_BYTES;
             for (int r = 0; r < 8; r++) {
                 const uint8_t *blk = s + (size_t)(8 * g + r) * row_bytes + 18 * (size_t)i;
                 memcpy(out + 2 * r, blk, 2);
@@ -34,7 +34,7 @@ void ck_unrepack_q4_0x8_row(const void *packed, int ncols, int r, void *row) {
     const uint8_t *p = packed;
     uint8_t *blk = row;
     for (int i = 0; i < nb; i++, blk += 18) {
-        const uint8_t *in = p + ((size_t)g * nb + i) * 144;
+        const uint8_t *in = p + ((size_t)g * nb + i) * CK_Q4_0_X8_BYTES;
         memcpy(blk, in + 2 * k, 2);
         uint8_t v32[32];
         for (int v = 0; v < 4; v++)

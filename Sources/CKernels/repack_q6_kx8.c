@@ -27,7 +27,7 @@ void ck_repack_q6_Kx8(const void *src, size_t row_bytes, int nrows, int ncols, v
     uint8_t *d = dst;
     for (int g = 0; g < nrows / 8; g++)
         for (int b = 0; b < ns; b++) {
-            uint8_t *out = d + ((size_t)g * ns + b) * 1680;
+            uint8_t *out = d + ((size_t)g * ns + b) * CK_Q6_K_X8_BYTES;
             for (int r = 0; r < 8; r++) {
                 const uint8_t *blk = s + (size_t)(8 * g + r) * row_bytes + 210 * (size_t)b;
                 memcpy(out + 2 * r, blk + 208, 2);
@@ -51,7 +51,7 @@ void ck_unrepack_q6_Kx8_row(const void *packed, int ncols, int r, void *row) {
     const uint8_t *p = packed;
     uint8_t *blk = row;
     for (int b = 0; b < ns; b++, blk += 210) {
-        const uint8_t *in = p + ((size_t)g * ns + b) * 1680;
+        const uint8_t *in = p + ((size_t)g * ns + b) * CK_Q6_K_X8_BYTES;
         memcpy(blk + 208, in + 2 * k, 2);
         for (int j = 0; j < 16; j++) blk[192 + j] = in[16 + 16 * (j / 2) + 2 * k + j % 2];
         memset(blk, 0, 192);

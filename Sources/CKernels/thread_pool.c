@@ -15,8 +15,8 @@
 // width and then bumping `gen`; workers spin on `gen` for a while after each job (the engine issues one job per
 // matrix product, a few hundred per token, with short serial stretches between them, as ggml-cpu's threadpool and
 // OpenMP do) and then sleep on a condition variable. The caller runs index 0 itself and waits until every worker has
-// finished, spinning briefly and then yielding its core. One job at a time: a second caller (another engine on another thread, or a job started from inside a
-// job) gets 0 from ck_pool_run and runs its work some other way.
+// finished, spinning briefly and then yielding its core. One job at a time: a second caller (another engine on
+// another thread, or a job started from inside a job) gets 0 from ck_pool_run and runs its work some other way.
 
 // How long a worker waits for the next job before it sleeps: CK_SPINS pauses, then CK_YIELDS yields of its core; and
 // how long a waiting caller pauses before it yields. Spinning is what makes a job cheap to start, but when there are

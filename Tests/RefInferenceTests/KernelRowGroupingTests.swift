@@ -17,9 +17,9 @@ struct KernelRowGroupingTests {
     }
 
     static let kinds = [
-        Kind(type: 2, interleaved: CK_Q4_0_X8, blockBytes: 18, blockElements: 32, halves: [0], groupBytes: 144),
+        Kind(type: 2, interleaved: CK_Q4_0_X8, blockBytes: 18, blockElements: 32, halves: [0], groupBytes: Int(CK_Q4_0_X8_BYTES)),
         Kind(type: 12, interleaved: CK_Q4_K_X8, blockBytes: 144, blockElements: 256, halves: [0, 2], groupBytes: Int(CK_Q4_K_X8_BYTES)),
-        Kind(type: 14, interleaved: CK_Q6_K_X8, blockBytes: 210, blockElements: 256, halves: [208], groupBytes: 1680),
+        Kind(type: 14, interleaved: CK_Q6_K_X8, blockBytes: 210, blockElements: 256, halves: [208], groupBytes: Int(CK_Q6_K_X8_BYTES)),
     ]
 
     @Test(arguments: kinds, [1, 3, 6])

@@ -44,6 +44,8 @@ void ck_matmul(int wtype, const void *w, size_t row_bytes, int nrows, int r0, in
 
 /// ck_matmul's weight type for Q4_0 tensors repacked by ck_repack_q4_0x8 (not a ggml type id).
 #define CK_Q4_0_X8 1002
+/// Bytes of one repacked Q4_0 group-block (eight rows' 18-byte blocks).
+#define CK_Q4_0_X8_BYTES 144
 /// A Q4_0 tensor of `nrows` rows (a multiple of 8) rewritten in place-sized storage (the same byte count) with each
 /// group of eight rows interleaved block by block (layout in repack_q4_0x8.c), the role of llama.cpp's block_q4_0x8
 /// repacking (ggml-cpu/repack.cpp) with Kiln's own byte order: ck_matmul(CK_Q4_0_X8, ...) reads eight rows' blocks
@@ -66,6 +68,8 @@ void ck_unrepack_q4_Kx8_row(const void *packed, int ncols, int r, void *row);
 
 /// ck_matmul's weight type for Q6_K tensors repacked by ck_repack_q6_Kx8 (not a ggml type id).
 #define CK_Q6_K_X8 1014
+/// Bytes of one repacked Q6_K group-super-block (eight rows' 210-byte super-blocks).
+#define CK_Q6_K_X8_BYTES 1680
 /// A Q6_K tensor of `nrows` rows (a multiple of 8) with each group of eight rows interleaved super-block by
 /// super-block (layout in repack_q6_kx8.c; the same byte count): ck_matmul(CK_Q6_K_X8, ...) computes exactly what
 /// ck_matmul(Q6_K, ...) computes on the stored rows.

@@ -11,7 +11,7 @@ public enum QuantizedLayout: Sendable, Equatable {
     /// Q4_0, eight rows interleaved block by block (`ck_repack_q4_0x8`): the same bytes, rearranged.
     case q4_0x8
     /// Q4_K, eight rows interleaved super-block by super-block with scales and mins unpacked (`ck_repack_q4_Kx8`):
-    /// 1184 bytes per eight super-blocks instead of 1152.
+    /// `CK_Q4_K_X8_BYTES` (1184) per eight super-blocks instead of 1152.
     case q4_Kx8
     /// Q6_K, eight rows interleaved super-block by super-block (`ck_repack_q6_Kx8`): the same byte count.
     case q6_Kx8
@@ -54,9 +54,9 @@ public enum QuantizedLayout: Sendable, Equatable {
     func groupBytes(columns: Int) -> Int? {
         switch self {
         case .rows: nil
-        case .q4_0x8: columns / 32 * 144
+        case .q4_0x8: columns / 32 * Int(CK_Q4_0_X8_BYTES)
         case .q4_Kx8: columns / 256 * Int(CK_Q4_K_X8_BYTES)
-        case .q6_Kx8: columns / 256 * 1680
+        case .q6_Kx8: columns / 256 * Int(CK_Q6_K_X8_BYTES)
         }
     }
 
